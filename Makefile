@@ -1,0 +1,48 @@
+# Portal AGEPAR — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8000
+# `make test` runs the suite on SQLite and, when DATABASE_URL points at PostgreSQL, there too.
+PG_URL := $(filter postgres%,$(DATABASE_URL))
+
+.PHONY: run test test-sqlite test-postgres install install-dev lint migrate bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install, migrate, create roles + demo admin, start web server and task worker (DEBUG, SQLite)
+run: install
+	env -u DATABASE_URL DEBUG=1 PORT=$(PORT) PY=$(PY) bash deploy/run-dev.sh
+
+## test: the whole suite on SQLite, then on PostgreSQL if DATABASE_URL points at one
+test: install-dev
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+ifneq ($(PG_URL),)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+endif
+
+test-sqlite: install-dev
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install-dev
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agepar} $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(PY) -m ruff check .
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

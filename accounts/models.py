@@ -1,0 +1,85 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.cpf import normalize_cpf, validate_cpf
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **fields):
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=email, **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        fields.setdefault("must_change_password", False)
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Roles are Django Groups (see accounts.roles)."""
+
+    email = models.EmailField("e-mail", max_length=254, unique=True,
+                              error_messages={"unique": "Já existe um usuário com este e-mail."})
+    cpf = models.CharField("CPF", max_length=11, null=True, blank=True, unique=True, validators=[validate_cpf])
+    nome = models.CharField("nome", max_length=200)
+    is_active = models.BooleanField("ativo", default=True)
+    is_staff = models.BooleanField("acesso à administração", default=False)
+    must_change_password = models.BooleanField("deve trocar a senha", default=True)
+    created_at = models.DateTimeField("criado em", auto_now_add=True)
+    updated_at = models.DateTimeField("atualizado em", auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["nome"]
+
+    class Meta:
+        verbose_name = "usuário"
+        verbose_name_plural = "usuários"
+        constraints = [
+            # Emails are stored lower-cased, which makes the plain unique index case-insensitive;
+            # the database refuses any write path (bulk, raw SQL) that skips the normalisation.
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="accounts_user_email_lowercase"),
+            models.CheckConstraint(condition=models.Q(cpf__isnull=True) | models.Q(cpf__regex=r"^[0-9]{11}$"),
+                                   name="accounts_user_cpf_digits"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def _normalize(self):
+        self.email = (self.email or "").strip().lower()
+        self.cpf = normalize_cpf(self.cpf) or None
+
+    def clean_fields(self, exclude=None):
+        # Normalised before validation, so `529.982.247-25` is judged as the 11 digits we store.
+        self._normalize()
+        super().clean_fields(exclude=exclude)
+
+    def save(self, *args, **kwargs):
+        # And on every save, so that every write path (admin, shell, services) stores the same form.
+        self._normalize()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self):
+        return self.nome
+
+    def get_short_name(self):
+        return self.nome.split(" ")[0] if self.nome else self.email

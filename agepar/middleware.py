@@ -1,0 +1,48 @@
+import logging
+import re
+import time
+import uuid
+
+from django.utils.functional import empty
+
+access_log = logging.getLogger("agepar.access")
+
+# A client-supplied request id is echoed into logs and headers, so only a safe shape is kept.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+def _user_id(request):
+    """The user id if authentication already ran; never triggers a session load of its own."""
+    user = getattr(request, "user", None)
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return None
+    return user.pk if getattr(user, "is_authenticated", False) else None
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (from X-Request-ID or new), echoes it, and logs one access line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        supplied = request.headers.get("X-Request-ID", "")
+        request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "user_id": _user_id(request),
+                "request_id": request.request_id,
+            },
+        )
+        return response

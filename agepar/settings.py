@@ -1,0 +1,254 @@
+"""Portal AGEPAR settings: everything comes from the environment (see .env.example).
+
+Production behaviour is the default; `make run` and the tests relax it explicitly
+through environment variables, never through a second settings module.
+"""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from agepar import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.boolean("DEBUG", False)
+
+
+def _secret_key() -> str:
+    key = env.raw("SECRET_KEY")
+    if key:
+        if not DEBUG and (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")):
+            raise ImproperlyConfigured(
+                "SECRET_KEY is too weak: use at least 50 characters with at least 5 distinct ones "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            )
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off.")
+    # Development only: one key per checkout, so the web server and the worker agree
+    # and sessions survive a restart.
+    key_file = VAR_DIR / "dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names).")
+CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
+    "agepar",
+    "accounts",
+    "audits",
+    "submissions",
+    "fileshare",
+]
+
+MIDDLEWARE = [
+    "agepar.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "agepar.urls"
+WSGI_APPLICATION = "agepar.wsgi.application"
+ASGI_APPLICATION = "agepar.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; IMMEDIATE transactions take the
+    # write lock up front, so a writer waits for busy_timeout instead of failing with
+    # "database is locked" halfway through a transaction.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.integer("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _options = _db.setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", env.integer("DB_CONNECT_TIMEOUT", 5, minimum=1))
+    if env.boolean("DB_POOL", True):
+        # Django's native psycopg pool: a process keeps min..max open connections instead of
+        # opening one per request (the old portal opened 3-4 per request).
+        _options["pool"] = {
+            "min_size": env.integer("DB_POOL_MIN_SIZE", 2, minimum=0),
+            "max_size": env.integer("DB_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env.integer("DB_POOL_TIMEOUT", 30, minimum=1),
+        }
+    else:
+        _db["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+_db["TEST"] = {"NAME": env.raw("TEST_DATABASE_NAME")} if env.raw("TEST_DATABASE_NAME") else {}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------------
+# Shared by every process (throttles and lockouts must hold across gunicorn workers): the
+# database cache by default, Redis in production through CACHE_URL=redis://...
+CACHES = {"default": env.cache("CACHE_URL", "dbcache://agepar_cache")}
+
+# --- Auth -----------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "nome", "cpf")}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# How many reverse proxies in front of us append to X-Forwarded-For; 0 trusts none and uses
+# REMOTE_ADDR (agepar.request_info.client_ip).
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- Security (secure by default; each relaxable for TLS ending at a proxy or local runs) ------
+_secure = not DEBUG
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", _secure)
+# The __Host- prefix makes the browser refuse the cookie unless Secure, Path=/ and no Domain.
+SESSION_COOKIE_NAME = env.string("SESSION_COOKIE_NAME", "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", _secure)
+# The front end reads this cookie (API.md), so it keeps its plain name and is not HttpOnly.
+CSRF_COOKIE_NAME = env.string("CSRF_COOKIE_NAME", "csrftoken")
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "agepar.views.csrf_failure"
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _secure)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31536000 if _secure else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", _secure)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", _secure)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.boolean("USE_X_FORWARDED_PROTO", False):
+    # Only when the proxy in front strips and sets this header itself.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.size("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
+
+# --- I18N -----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", "Português (Brasil)")]
+TIME_ZONE = "America/Sao_Paulo"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and storage ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+UPLOAD_ROOT = Path(env.string("UPLOAD_ROOT", str(VAR_DIR / "uploads")))
+FILE_UPLOAD_TEMP_DIR = env.string("FILE_UPLOAD_TEMP_DIR", "") or None
+STORAGES = {
+    # Uploads are never served by URL: downloads go through the fileshare views.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(UPLOAD_ROOT), "base_url": None}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- API ------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["agepar.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "agepar.api.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "agepar.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portal AGEPAR API",
+    "DESCRIPTION": "Submissions, audit trail, sessions and file sharing of Portal AGEPAR.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The old portal published its API docs to anyone; ours need a signed-in session.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Background tasks -----------------------------------------------------------------------------
+# Django's Tasks API (django-tasks backport); the database backend's `db_worker` runs them.
+TASKS = {"default": {"BACKEND": env.string("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "agepar.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "json": {"()": "agepar.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "text" if DEBUG else "json",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our access log replaces django.request's 4xx warnings, which would repeat each request.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+    },
+}
+
+HEALTH_TIMEOUT = env.integer("HEALTH_TIMEOUT", 3, minimum=1)

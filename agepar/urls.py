@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from agepar.health import HealthView
+
+admin.site.site_header = "Portal AGEPAR — Administração"
+admin.site.site_title = "Portal AGEPAR — Administração"
+admin.site.index_title = "Administração do portal"
+
+api_patterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "agepar.views.bad_request"
+handler403 = "agepar.views.permission_denied"
+handler404 = "agepar.views.not_found"
+handler500 = "agepar.views.server_error"

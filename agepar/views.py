@@ -1,0 +1,40 @@
+"""Error pages: JSON under /api/, Django's HTML pages elsewhere (admin, public share pages)."""
+
+from django.http import JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as html_csrf_failure
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Não encontrado.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse({"detail": "Erro interno do servidor.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Requisição inválida.", "code": "bad_request"}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Você não tem permissão para executar essa ação.",
+                             "code": "permission_denied"}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    if _is_api(request):
+        return JsonResponse({"detail": "Falha na verificação CSRF.", "code": "csrf_failed"}, status=403)
+    return html_csrf_failure(request, reason=reason)

@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+
+class AuditEvent(models.Model):
+    """One thing that happened: who did what, to what, when and from where. Append-only.
+
+    `actor` is a reference without a database constraint or cascade, and `actor_label`
+    snapshots who it was: deleting a user must neither delete nor update audit rows,
+    which the database refuses anyway (see the append-only triggers).
+    """
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", "sucesso"
+        FAILURE = "failure", "falha"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField("quando", db_default=Now())
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="autor", null=True, blank=True,
+                              on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    actor_label = models.CharField("autor (registro)", max_length=254)
+    action = models.CharField("ação", max_length=64)
+    status = models.CharField("resultado", max_length=8, choices=Status.choices, default=Status.SUCCESS)
+    kind = models.CharField("área", max_length=64, blank=True, default="")
+    target_type = models.CharField("tipo do alvo", max_length=64, blank=True, default="")
+    target_id = models.CharField("id do alvo", max_length=64, blank=True, default="")
+    session_public_id = models.UUIDField("sessão", null=True, blank=True)
+    ip = models.GenericIPAddressField("IP", null=True, blank=True)
+    user_agent = models.CharField("navegador", max_length=512, blank=True, default="")
+    request_id = models.CharField("requisição", max_length=128, blank=True, default="")
+    details = models.JSONField("detalhes", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "evento de auditoria"
+        verbose_name_plural = "eventos de auditoria"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["success", "failure"]),
+                                   name="audits_auditevent_status_valid"),
+        ]
+        # Every list is newest first by id, so each filter gets (column, id) to seek and stop early.
+        indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action_id"),
+            models.Index(fields=["kind", "-id"], name="audit_kind_id"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_id"),
+            models.Index(fields=["target_type", "target_id", "-id"], name="audit_target_id"),
+            models.Index(fields=["at"], name="audit_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} por {self.actor_label}"

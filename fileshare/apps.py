@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FileshareConfig(AppConfig):
+    name = "fileshare"
+    verbose_name = "Compartilhamento de arquivos"
