@@ -13,6 +13,9 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("accounts.urls")),
+    path("", include("audits.urls")),
+    path("", include("submissions.urls")),
+    path("", include("fileshare.urls")),
 ]
 
 urlpatterns = [
