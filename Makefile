@@ -38,6 +38,10 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agepar} $(PY) -m pytest $(PYTEST_ARGS)
 
+## bench: benchmarks at 1M rows on PostgreSQL (BENCH_DATABASE_URL is DROPPED and re-created; BENCH_ARGS=--quick)
+bench: install-dev
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agepar_bench} $(PY) bench/run.py $(BENCH_ARGS)
+
 lint: install-dev
 	$(PY) -m ruff check .
 

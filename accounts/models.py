@@ -1,6 +1,11 @@
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from accounts.cpf import normalize_cpf, validate_cpf
 
@@ -83,3 +88,55 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.nome.split(" ")[0] if self.nome else self.email
+
+
+class Session(AbstractBaseSession):
+    """A server-side sign-in session (the engine is accounts.sessions.SessionStore).
+
+    The cookie carries a random key; the table keeps only its SHA-256 (`key_hash`), so neither
+    a database dump nor the admin can replay a session. `public_id` is what people see.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # Django's abstract model makes the clear-text key the primary key; we store its hash instead.
+    session_key = None
+    key_hash = models.CharField("hash da chave", max_length=64, unique=True, editable=False)
+    public_id = models.UUIDField("identificador", default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="usuário", null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="sessions")
+    ip = models.GenericIPAddressField("IP", null=True, blank=True)
+    user_agent = models.CharField("navegador", max_length=512, blank=True, default="")
+    roles = models.JSONField("papéis no login", default=list, blank=True)
+    created_at = models.DateTimeField("criada em", default=timezone.now)
+    last_seen_at = models.DateTimeField("último acesso", default=timezone.now)
+    absolute_expires_at = models.DateTimeField("fim absoluto")
+    revoked_at = models.DateTimeField("revogada em", null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="revogada por", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    revoke_reason = models.CharField("motivo da revogação", max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = "sessão"
+        verbose_name_plural = "sessões"
+        indexes = [
+            # "my sessions, newest first" and the admin's per-user filter.
+            models.Index(fields=["user", "-id"], name="session_user_id"),
+            models.Index(fields=["absolute_expires_at"], name="session_absolute_exp"),
+            models.Index(fields=["revoked_at"], name="session_revoked_at"),
+        ]
+
+    def __str__(self):
+        return str(self.public_id)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore
+
+    def status_at(self, now) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expire_date <= now or self.absolute_expires_at <= now:
+            return "expired"
+        return "active"

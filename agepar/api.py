@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -82,3 +82,12 @@ def exception_handler(exc, context):
 def error_response(detail: str, code: str, status_code: int, **extra) -> Response:
     """For the rare view that answers an error without raising (e.g. streaming endpoints)."""
     return Response({"detail": detail, "code": code, **extra}, status=status_code)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error (documentation only: `exception_handler` builds it)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.JSONField()), required=False,
+                                   help_text="Validation errors by field (`non_field_errors` for the whole body).")

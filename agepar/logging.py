@@ -42,4 +42,6 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        # Extra fields (django.request passes the request object itself, whose repr holds the
+        # path) and tracebacks are redacted too, not only the message.
+        return redact(orjson.dumps(entry, default=str).decode())

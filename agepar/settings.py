@@ -5,6 +5,7 @@ through environment variables, never through a second settings module.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -45,10 +46,9 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "agepar.admin_site.AgeparAdminConfig",  # django.contrib.admin with the Portal AGEPAR site
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "agepar",
     "accounts",
     "audits",
@@ -67,13 +68,15 @@ MIDDLEWARE = [
     "agepar.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "agepar.urls"
@@ -145,8 +148,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.password_validation.PersonalDataValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# --- Accounts and sessions ---------------------------------------------------------------------
+# Server-side sessions (accounts.sessions): revocable, idle timeout + absolute lifetime, and
+# last_seen_at written at most once per SESSION_TOUCH_INTERVAL seconds.
+SESSION_ENGINE = "accounts.sessions"
+SESSION_IDLE_TIMEOUT = env.duration("SESSION_IDLE_TIMEOUT", "8h")
+SESSION_ABSOLUTE_LIFETIME = env.duration("SESSION_ABSOLUTE_LIFETIME", "12h")
+SESSION_REMEMBER_ME_LIFETIME = env.duration("SESSION_REMEMBER_ME_LIFETIME", "30d")
+SESSION_REVOKED_RETENTION = env.duration("SESSION_REVOKED_RETENTION", "90d")
+SESSION_TOUCH_INTERVAL = 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out clients before any password check
+    "accounts.backends.IdentifierBackend",
+]
+# django-axes: AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME lock out the identifier and,
+# separately, the IP. Attempts refused during a lockout are not recorded, so they do not extend it.
+AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env.duration("LOGIN_LOCKOUT_WINDOW", "15m"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_identifier"
+AXES_CLIENT_IP_CALLABLE = "agepar.request_info.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # timestamps give an exact Retry-After
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
+AXES_VERBOSE = False
 
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 trusts none and uses
 # REMOTE_ADDR (agepar.request_info.client_ip).
@@ -208,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "agepar.schema.AutoSchema",  # adds the shared error responses to every operation
     "EXCEPTION_HANDLER": "agepar.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -220,11 +253,69 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The old portal published its API docs to anyone; ours need a signed-in session.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "submissions.models.Submission.Status"},
 }
 
 # --- Background tasks -----------------------------------------------------------------------------
 # Django's Tasks API (django-tasks backport); the database backend's `db_worker` runs them.
 TASKS = {"default": {"BACKEND": env.string("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Submissions ----------------------------------------------------------------------------------
+# A worker holds a running submission for this long and renews it every third of it; a row whose
+# lease ran out (its worker died) is requeued by `manage.py requeue_stale`, up to MAX_ATTEMPTS runs.
+SUBMISSIONS_LEASE_SECONDS = env.integer("SUBMISSIONS_LEASE_SECONDS", 120, minimum=1)
+SUBMISSIONS_MAX_ATTEMPTS = env.integer("SUBMISSIONS_MAX_ATTEMPTS", 3, minimum=1)
+SUBMISSIONS_MAX_PAYLOAD_SIZE = env.size("SUBMISSIONS_MAX_PAYLOAD_SIZE", 256 * 1024)
+# Dotted paths of automation modules outside submissions/automations/.
+SUBMISSIONS_EXTRA_AUTOMATIONS = env.strings("SUBMISSIONS_EXTRA_AUTOMATIONS")
+
+# --- File sharing ---------------------------------------------------------------------------------
+FILESHARE_MAX_UPLOAD_SIZE = env.size("FILESHARE_MAX_UPLOAD_SIZE", 100 * 1024**2)
+# Sniffed types (never the client's claim) that may be shared.
+FILESHARE_ALLOWED_TYPES = env.strings("FILESHARE_ALLOWED_TYPES") or [
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+    "application/zip", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+]
+FILESHARE_USER_QUOTA_BYTES = env.size("FILESHARE_USER_QUOTA_BYTES", 2 * 1024**3)
+FILESHARE_USER_MAX_ITEMS = env.integer("FILESHARE_USER_MAX_ITEMS", 200, minimum=1)
+FILESHARE_MAX_TTL = env.duration("FILESHARE_MAX_TTL", "30d")
+FILESHARE_DELETED_RETENTION = env.duration("FILESHARE_DELETED_RETENTION", "30d")
+FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN = env.integer("FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN", 5, minimum=1)
+FILESHARE_PASSWORD_ATTEMPTS_PER_IP = env.integer("FILESHARE_PASSWORD_ATTEMPTS_PER_IP", 20, minimum=1)
+FILESHARE_PASSWORD_WINDOW = env.duration("FILESHARE_PASSWORD_WINDOW", "15m")
+FILESHARE_STORAGE = env.string("FILESHARE_STORAGE") or "filesystem"
+if FILESHARE_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    if not env.raw("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("FILESHARE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    _addressing = env.string("AWS_S3_ADDRESSING_STYLE") or "path"
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env.raw("AWS_STORAGE_BUCKET_NAME"),
+        "endpoint_url": env.raw("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": env.raw("AWS_S3_REGION_NAME") or None,
+        "access_key": env.raw("AWS_ACCESS_KEY_ID"),
+        "secret_key": env.raw("AWS_SECRET_ACCESS_KEY"),
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": True,
+        # Downloads redirect to a presigned URL valid this long (the counter was already taken).
+        "querystring_expire": env.integer("AWS_QUERYSTRING_EXPIRE", 60, minimum=1),
+        # S3-compatible servers (MinIO, Ceph, moto...) reject boto3's default CRC checksums
+        # (django-storages #1482): send and check them only when the operation requires it.
+        "client_config": _BotoConfig(
+            s3={"addressing_style": _addressing}, signature_version="s3v4",
+            request_checksum_calculation=env.string("AWS_REQUEST_CHECKSUM_CALCULATION") or "when_required",
+            response_checksum_validation=env.string("AWS_RESPONSE_CHECKSUM_VALIDATION") or "when_required",
+        ),
+    }}
+elif FILESHARE_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"FILESHARE_STORAGE must be 'filesystem' or 's3'; got {FILESHARE_STORAGE!r}")
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
@@ -248,7 +339,15 @@ LOGGING = {
         # Our access log replaces django.request's 4xx warnings, which would repeat each request.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
+        # Axes logs every attempt at INFO; the audit trail records sign-ins and lockouts already.
+        "axes": {"level": "WARNING"},
     },
 }
 
 HEALTH_TIMEOUT = env.integer("HEALTH_TIMEOUT", 3, minimum=1)
+
+# --- Operations -----------------------------------------------------------------------------------
+# Retention periods `manage.py run_maintenance` hands to prune_audits and prune_submissions
+# (docs/operations.md); each command also takes its own --older-than when run by hand.
+AUDITS_RETENTION = f"{env.duration('AUDITS_RETENTION', '365d')}s"
+SUBMISSIONS_RETENTION = f"{env.duration('SUBMISSIONS_RETENTION', '365d')}s"

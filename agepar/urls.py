@@ -21,6 +21,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # Public share links live at the site root: /s/<token> (fileshare/public_urls.py).
+    path("", include("fileshare.public_urls")),
 ]
 
 handler400 = "agepar.views.bad_request"

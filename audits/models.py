@@ -3,6 +3,23 @@ from django.db import models
 from django.db.models.functions import Now
 
 
+class AppendOnlyError(RuntimeError):
+    """Audit events are never changed or deleted through the ORM (retention: `manage.py prune_audits`)."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    # The database triggers refuse these too; failing here first gives a clear Python error
+    # instead of a driver error halfway through a transaction.
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events are append-only: UPDATE is refused")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("audit events are append-only: UPDATE is refused")
+
+    def delete(self):
+        raise AppendOnlyError("audit events are append-only: DELETE is refused (retention: manage.py prune_audits)")
+
+
 class AuditEvent(models.Model):
     """One thing that happened: who did what, to what, when and from where. Append-only.
 
@@ -31,6 +48,8 @@ class AuditEvent(models.Model):
     request_id = models.CharField("requisição", max_length=128, blank=True, default="")
     details = models.JSONField("detalhes", default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = "evento de auditoria"
         verbose_name_plural = "eventos de auditoria"
@@ -43,9 +62,22 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "-id"], name="audit_action_id"),
             models.Index(fields=["kind", "-id"], name="audit_kind_id"),
             models.Index(fields=["actor", "-id"], name="audit_actor_id"),
-            models.Index(fields=["target_type", "target_id", "-id"], name="audit_target_id"),
+            models.Index(fields=["status", "-id"], name="audit_status_id"),
+            # target_id first: the admin searches by target id alone, the API by (type, id).
+            models.Index(fields=["target_id", "target_type", "-id"], name="audit_target"),
             models.Index(fields=["at"], name="audit_at"),
+            # Prefix search on the actor label in the admin (LIKE 'x%'); the opclass only matters
+            # on PostgreSQL with a non-C collation, other databases ignore it.
+            models.Index(fields=["actor_label"], name="audit_actor_label_like", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):
         return f"{self.action} por {self.actor_label}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are append-only: an existing event cannot be saved again")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events are append-only: DELETE is refused (retention: manage.py prune_audits)")

@@ -1,13 +1,22 @@
 """The one way to write the audit trail."""
 
 import json
+import re
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connections, models, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from agepar.request_info import client_ip, user_agent
 from audits.models import AuditEvent
+
+_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 # Keys whose values must never be stored, however a caller builds `details`.
 _SECRET_KEYS = ("password", "senha", "token", "secret", "session_key", "sessionid", "csrf")
@@ -44,7 +53,7 @@ def record(
     actor=None,
     actor_label: str | None = None,
     request=None,
-    kind: str = "",
+    kind: str | None = "",
     target=None,
     details: dict | None = None,
 ) -> AuditEvent:
@@ -53,7 +62,10 @@ def record(
     Call it inside the `transaction.atomic()` block of the change it records, so that both
     commit or roll back together. `actor` defaults to the request's user; `target` is a
     model instance or a `(type, id)` pair; secrets in `details` are replaced by "[redacted]".
+    Action names are listed in audits/actions.py.
     """
+    if not _ACTION.match(action):
+        raise ValueError(f"audit action {action!r} is not a dotted lower-case name like 'submission.created'")
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if getattr(user, "is_authenticated", False) else None
@@ -76,3 +88,82 @@ def record(
         request_id=getattr(request, "request_id", "") if request is not None else "",
         details=cleaned,
     )
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    cutoff: datetime
+    matched: int
+    deleted: int
+    batches: int
+    event: AuditEvent | None
+
+
+@contextmanager
+def prune_gate(connection):
+    """Let DELETEs on the audit table through for the rest of the current transaction.
+
+    The append-only triggers (migration 0003) refuse DELETE unless the deleting transaction
+    holds this gate. Only retention (`audit_events_prune`) and the whole-database `flush`
+    command open it. The gate is transaction-scoped: closed on exit, and gone on rollback.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("the audit prune gate must be opened inside a transaction")
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL agepar.audit_prune = 'on'" if postgres
+                       else "INSERT INTO audits_prune_gate (opened) VALUES (1)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL agepar.audit_prune = 'off'" if postgres else "DELETE FROM audits_prune_gate")
+
+
+def audit_events_prune(
+    *,
+    older_than: timedelta,
+    batch_size: int = 5000,
+    dry_run: bool = False,
+    on_batch: Callable[[int, int, int, int], None] | None = None,
+) -> PruneResult:
+    """Delete events older than `older_than`: the only sanctioned deletion of the audit trail.
+
+    Deletes by id ranges of `batch_size`, one short transaction per batch (locks stay short and
+    an interrupted run keeps what it did), then writes one `audit.pruned` event with the counts
+    and the cut-off. `on_batch(first_id, last_id, deleted, total_deleted)` reports progress.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = timezone.now() - older_than
+    old = AuditEvent.objects.filter(at__lt=cutoff)
+    matched = old.count()
+    if dry_run:
+        return PruneResult(cutoff, matched, 0, 0, None)
+    connection = connections[AuditEvent.objects.db]
+    bounds = old.aggregate(low=Min("id"), high=Max("id"))
+    low, high = bounds["low"], bounds["high"]
+    db_cutoff = connection.ops.adapt_datetimefield_value(cutoff)
+    deleted = batches = 0
+    while low is not None and low <= high:
+        upper = low + batch_size
+        with transaction.atomic(using=connection.alias), prune_gate(connection), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {AuditEvent._meta.db_table} WHERE id >= %s AND id < %s AND at < %s",  # noqa: S608 (table name is ours)
+                [low, upper, db_cutoff],
+            )
+            count = cursor.rowcount
+        deleted += count
+        batches += 1
+        if on_batch:
+            on_batch(low, upper - 1, count, deleted)
+        # Skip id gaps left by earlier prunes instead of walking them batch by batch.
+        low = old.filter(id__gte=upper, id__lte=high).aggregate(low=Min("id"))["low"]
+    # Written after the deletes, so it is newer than the cut-off and survives this run.
+    with transaction.atomic():
+        event = record(
+            "audit.pruned",
+            actor_label="system:prune_audits",
+            kind="audit",
+            details={"cutoff": cutoff, "older_than_seconds": int(older_than.total_seconds()),
+                     "matched": matched, "deleted": deleted, "batches": batches},
+        )
+    return PruneResult(cutoff, matched, deleted, batches, event)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, create roles and the demo admin, then the task worker and the web server.
-# Ctrl-C stops both.
+# `make run`: migrate, create roles and the demo admin, then the task worker, the stale-run reaper
+# and the web server. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -11,7 +11,10 @@ export DEBUG=${DEBUG:-1}
 
 "$PY" manage.py db_worker --interval 0.5 &
 worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+# Puts back in the queue the submissions of a worker that died mid-run (expired lease).
+"$PY" manage.py requeue_stale --every 30 &
+reaper=$!
+trap 'kill $worker $reaper 2>/dev/null; wait $worker $reaper 2>/dev/null' EXIT INT TERM
 
 echo
 echo "Portal AGEPAR em http://127.0.0.1:${PORT:-8000}/  —  admin: /admin/  —  API docs: /api/docs/"

@@ -1,0 +1,207 @@
+"""Writes for accounts and sessions. Each runs in one transaction with its audit event."""
+
+from datetime import timedelta
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import exceptions, status
+
+from accounts.lockout import LOCKED_OUT_DETAIL, retry_after
+from accounts.models import Session, User
+from audits.services import record
+
+FAILURE = "failure"
+REASON_LOGOUT = "logout"
+REASON_PASSWORD_CHANGED = "senha trocada"  # noqa: S105 (a revoke reason, not a password)
+REASON_USER_DEACTIVATED = "usuário desativado"
+REASON_BY_OWNER = "revogada pelo titular"
+REASON_BY_ADMIN = "revogada pela administração"
+CLEANUP_BATCH = 5000
+
+
+class InvalidCredentials(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Identificador ou senha inválidos."
+    default_code = "invalid_credentials"
+
+
+class LockedOut(exceptions.APIException):
+    """429 with Retry-After (DRF's handler turns `wait` into the header)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = LOCKED_OUT_DETAIL
+    default_code = "locked_out"
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.wait = wait
+
+
+# --- sign in / out ------------------------------------------------------------------------------
+def user_login(*, request, identifier: str, password: str, remember_me: bool = False) -> User:
+    """Check the credentials under django-axes' lockout and start a session.
+
+    `request` is the Django HttpRequest: axes and the session live on it. Unknown user, wrong
+    password and inactive user all end in InvalidCredentials after one password hash.
+    """
+    credentials = {"username": identifier}
+    attempt = {"identifier": identifier[:254]}
+    if not AxesProxyHandler.is_allowed(request, credentials):
+        # Refused without looking at the password, and not counted: a lockout never extends itself.
+        wait = retry_after(request, credentials)
+        with transaction.atomic():
+            record("auth.login", status=FAILURE, request=request, kind="auth",
+                   details={**attempt, "reason": "locked_out"})
+        raise LockedOut(wait)
+
+    user = auth.authenticate(request, username=identifier, password=password)
+    if user is None:
+        locked_now = getattr(request, "axes_locked_out", False)
+        # This attempt was judged on its password, so it gets the ordinary answer; the next one
+        # is refused. Clearing the flag keeps AxesMiddleware from swapping in its lockout page.
+        request.axes_locked_out = False
+        with transaction.atomic():
+            record("auth.login", status=FAILURE, request=request, kind="auth", details=attempt)
+            if locked_now:
+                record("auth.locked_out", status=FAILURE, request=request, kind="auth", details=attempt)
+        raise InvalidCredentials()
+
+    with transaction.atomic():
+        request.session.absolute_lifetime = (settings.SESSION_REMEMBER_ME_LIFETIME if remember_me
+                                             else settings.SESSION_ABSOLUTE_LIFETIME)
+        if auth.SESSION_KEY in request.session:
+            # Signing in again ends the old session: Django would keep its key for the same user.
+            request.session.flush()
+        # Rotates the session key (a fixated cookie is useless) and binds the new row to the user.
+        auth.login(request, user)
+        request.session.save()
+        record("auth.login", actor=user, request=request, kind="auth", target=user,
+               details={**attempt, "remember_me": bool(remember_me)})
+    return user
+
+
+def user_logout(*, request) -> None:
+    """Revoke the current session server-side; the cookie is worthless from now on."""
+    user = request.user
+    with transaction.atomic():
+        row = request.session.row
+        if row is not None:
+            _revoke(Session.objects.filter(pk=row.pk), actor=user, reason=REASON_LOGOUT, request=request,
+                    audit=False)
+            record("auth.logout", actor=user, request=request, kind="auth",
+                   target=("accounts.session", row.public_id))
+        auth.logout(request)
+
+
+# --- passwords ----------------------------------------------------------------------------------
+def user_change_password(*, request, user: User, current_password: str, new_password: str) -> int:
+    """Set a new password, keep this session, revoke the others. Returns how many were revoked."""
+    if not user.check_password(current_password):
+        raise exceptions.ValidationError({"current_password": ["A senha atual está incorreta."]},
+                                         code="invalid_password")
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({"new_password": list(exc.messages)}, code="weak_password") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password", "updated_at"])
+        # The session carries a hash of the password; refreshing it keeps this one valid, while
+        # the others are revoked outright (and would fail the hash check anyway).
+        request.session[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()
+        current = request.session.row
+        others = Session.objects.filter(user=user).exclude(pk=current.pk if current else None)
+        revoked = _revoke(others, actor=user, reason=REASON_PASSWORD_CHANGED, request=request)
+        record("auth.password_changed", actor=user, request=request, kind="auth", target=user,
+               details={"sessions_revoked": revoked})
+    return revoked
+
+
+# --- sessions -----------------------------------------------------------------------------------
+def _revoke(sessions, *, actor, reason: str, request=None, audit: bool = True) -> int:
+    """Revoke the live rows of `sessions`; one audit event per session actually revoked."""
+    now = timezone.now()
+    # Locked first: two admins (or an admin and the owner) revoking together must not both
+    # write an audit event for the same session.
+    rows = list(sessions.filter(revoked_at__isnull=True).select_for_update()
+                .values_list("pk", "public_id", "user_id"))
+    if not rows:
+        return 0
+    Session.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+        revoked_at=now, revoked_by=actor if getattr(actor, "is_authenticated", False) else None,
+        revoke_reason=reason[:200])
+    if audit:
+        for _, public_id, user_id in rows:
+            record("auth.session_revoked", actor=actor, request=request, kind="auth",
+                   target=("accounts.session", public_id),
+                   details={"session_id": str(public_id), "user_id": user_id, "reason": reason})
+    return len(rows)
+
+
+def session_revoke(*, session: Session, actor, reason: str = REASON_BY_OWNER, request=None) -> bool:
+    """Idempotent: False when the session was already revoked."""
+    with transaction.atomic():
+        return bool(_revoke(Session.objects.filter(pk=session.pk), actor=actor, reason=reason, request=request))
+
+
+def sessions_revoke(*, sessions, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
+    """The admin's bulk revocation."""
+    with transaction.atomic():
+        return _revoke(sessions, actor=actor, reason=reason or REASON_BY_ADMIN, request=request)
+
+
+def sessions_revoke_others(*, request, user: User) -> int:
+    current = request.session.row
+    with transaction.atomic():
+        return _revoke(Session.objects.filter(user=user).exclude(pk=current.pk if current else None),
+                       actor=user, reason=REASON_BY_OWNER, request=request)
+
+
+def user_sessions_revoke_all(*, users, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
+    with transaction.atomic():
+        return _revoke(Session.objects.filter(user__in=users), actor=actor, reason=reason, request=request)
+
+
+def user_deactivate(*, user: User, actor, request=None) -> bool:
+    """Deactivate and revoke every session, in one transaction. False if already inactive."""
+    with transaction.atomic():
+        # One conditional UPDATE: two admins deactivating at once record one event.
+        changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False, updated_at=timezone.now())
+        revoked = _revoke(Session.objects.filter(user=user), actor=actor, reason=REASON_USER_DEACTIVATED,
+                          request=request)
+        if changed:
+            record("user.deactivated", actor=actor, request=request, kind="users", target=user,
+                   details={"sessions_revoked": revoked})
+        user.is_active = False
+    return bool(changed)
+
+
+def sessions_clear_expired(*, now=None) -> tuple[int, int]:
+    """Delete expired sessions, and revoked ones older than SESSION_REVOKED_RETENTION, in batches.
+
+    Returns (expired deleted, revoked deleted).
+    """
+    now = now or timezone.now()
+    expired = Session.objects.filter(Q(expire_date__lte=now) | Q(absolute_expires_at__lte=now),
+                                     revoked_at__isnull=True)
+    old_revoked = Session.objects.filter(revoked_at__lt=now - timedelta(seconds=settings.SESSION_REVOKED_RETENTION))
+    return _delete_in_batches(expired), _delete_in_batches(old_revoked)
+
+
+def _delete_in_batches(queryset) -> int:
+    total = 0
+    while True:
+        # Short transactions: a cleanup of millions of rows never holds locks for long.
+        with transaction.atomic():
+            pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:CLEANUP_BATCH])
+            if not pks:
+                return total
+            deleted, _ = Session.objects.filter(pk__in=pks).delete()
+        total += deleted

@@ -1,0 +1,286 @@
+"""Session engine (SESSION_ENGINE = "accounts.sessions"): revocable server-side sessions.
+
+Built on Django's documented extension point (a `SessionStore` over an `AbstractBaseSession`
+model). What it adds to the database engine:
+- the table stores SHA-256(key), never the key itself;
+- a session is alive only while not revoked, not idle-expired (`expire_date`) and not past its
+  absolute lifetime; anything else loads as "no session", so the next request is anonymous;
+- loading the session also loads its user (one query), and `last_seen_at`/`expire_date` are
+  pushed forward at most once per SESSION_TOUCH_INTERVAL, so most requests write nothing;
+- the row records user, IP, user agent and a roles snapshot. The IP and user agent come from
+  the request through `accounts.middleware.SessionMiddleware`; stores built without a request
+  (the test client's force_login, shell scripts) leave them empty.
+"""
+
+import hashlib
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.backends.db import SessionStore as DBSessionStore
+from django.db import IntegrityError, router, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+# Reasons written to `revoke_reason` by the system (staff type their own in the admin).
+REASON_KEY_ROTATED = "chave trocada"
+REASON_ENDED = "encerrada"
+
+
+def hash_key(session_key: str) -> str:
+    """Keys are 32 random characters (~165 bits), so a plain SHA-256 cannot be brute-forced."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def alive_q(now) -> Q:
+    return Q(revoked_at__isnull=True, expire_date__gt=now, absolute_expires_at__gt=now)
+
+
+def _user_id(data: dict):
+    value = data.get(auth.SESSION_KEY)
+    return int(value) if value not in (None, "") else None
+
+
+class SessionStore(DBSessionStore):
+    def __init__(self, session_key=None, *, ip=None, user_agent=""):
+        super().__init__(session_key)
+        self.ip = ip
+        self.user_agent = user_agent
+        # Seconds of absolute lifetime for the next row this store creates (remember me sets it).
+        self.absolute_lifetime = None
+        self._row = None
+        self._inherit_absolute = None
+        self._delete_reason = REASON_ENDED
+
+    @classmethod
+    def get_model_class(cls):
+        from accounts.models import Session
+
+        return Session
+
+    # --- what the rest of the project reads -------------------------------------------------
+    @property
+    def public_id(self):
+        """The id the API, the admin and audit events show; loads the session if needed."""
+        self._get_session()
+        return self._row.public_id if self._row is not None else None
+
+    @property
+    def row(self):
+        self._get_session()
+        return self._row
+
+    def bound_user(self):
+        """The user of this session's row (loaded with it), or None."""
+        row = self.row
+        return row.user if row is not None and row.user_id is not None else None
+
+    def get_expiry_age(self, **kwargs):
+        # The cookie may live as long as the session could; idle expiry is enforced here, not by it.
+        row = self._row
+        if row is None:
+            return super().get_expiry_age(**kwargs)
+        return max(0, int((row.absolute_expires_at - timezone.now()).total_seconds()))
+
+    def get_session_cookie_age(self):
+        return settings.SESSION_ABSOLUTE_LIFETIME
+
+    # --- loading --------------------------------------------------------------------------------
+    def _alive_rows(self, now):
+        return self.model.objects.select_related("user").filter(alive_q(now))
+
+    def _get_session_from_db(self):
+        now = timezone.now()
+        try:
+            row = self._alive_rows(now).get(key_hash=hash_key(self.session_key))
+        except self.model.DoesNotExist:
+            self._session_key = None
+            self._row = None
+            return None
+        self._row = row
+        self._touch(row, now)
+        return row
+
+    async def _aget_session_from_db(self):
+        now = timezone.now()
+        try:
+            row = await self._alive_rows(now).aget(key_hash=hash_key(self.session_key))
+        except self.model.DoesNotExist:
+            self._session_key = None
+            self._row = None
+            return None
+        self._row = row
+        await sync_to_async(self._touch)(row, now)
+        return row
+
+    def _touch(self, row, now):
+        if now - row.last_seen_at < timedelta(seconds=settings.SESSION_TOUCH_INTERVAL):
+            return
+        expire = min(now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT), row.absolute_expires_at)
+        # Concurrent requests of one session race to touch it; matching the old last_seen_at lets
+        # one of them write and the others skip, and a revoked row is never revived.
+        self.model.objects.filter(pk=row.pk, last_seen_at=row.last_seen_at, revoked_at__isnull=True).update(
+            last_seen_at=now, expire_date=expire)
+        row.last_seen_at, row.expire_date = now, expire
+
+    def exists(self, session_key):
+        # Only asked when picking a fresh key; the unique index settles any collision anyway.
+        return self.model.objects.filter(key_hash=hash_key(session_key)).filter(alive_q(timezone.now())).exists()
+
+    async def aexists(self, session_key):
+        return await self.model.objects.filter(key_hash=hash_key(session_key)).filter(
+            alive_q(timezone.now())).aexists()
+
+    # --- creating and saving --------------------------------------------------------------------
+    def _absolute_expiry(self, now):
+        if self.absolute_lifetime is not None:
+            return now + timedelta(seconds=self.absolute_lifetime)
+        if self._inherit_absolute is not None:
+            return self._inherit_absolute
+        return now + timedelta(seconds=settings.SESSION_ABSOLUTE_LIFETIME)
+
+    def _new_row(self, session_key, data, roles):
+        now = timezone.now()
+        absolute = self._absolute_expiry(now)
+        return self.model(
+            key_hash=hash_key(session_key),
+            session_data=self.encode(data),
+            user_id=_user_id(data),
+            roles=roles,
+            ip=self.ip,
+            user_agent=(self.user_agent or "")[:512],
+            created_at=now,
+            last_seen_at=now,
+            absolute_expires_at=absolute,
+            expire_date=min(now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT), absolute),
+        )
+
+    def _roles_of(self, user_id):
+        from django.contrib.auth.models import Group
+
+        return sorted(Group.objects.filter(user=user_id).values_list("name", flat=True)) if user_id else []
+
+    async def _aroles_of(self, user_id):
+        from django.contrib.auth.models import Group
+
+        if not user_id:
+            return []
+        return sorted([name async for name in Group.objects.filter(user=user_id).values_list("name", flat=True)])
+
+    def create_model_instance(self, data):
+        return self._new_row(self._get_or_create_session_key(), data, self._roles_of(_user_id(data)))
+
+    async def acreate_model_instance(self, data):
+        return self._new_row(await self._aget_or_create_session_key(), data, await self._aroles_of(_user_id(data)))
+
+    def _insert(self, obj):
+        using = router.db_for_write(self.model, instance=obj)
+        try:
+            with transaction.atomic(using=using):
+                obj.save(force_insert=True, using=using)
+        except IntegrityError:
+            raise CreateError from None
+        self._row = obj
+
+    def _update_fields(self, data, roles):
+        """Columns a save may change: the data, and the user binding when a login fills it in."""
+        fields = {"session_data": self.encode(data)}
+        user_id = _user_id(data)
+        if self._row is None or self._row.user_id != user_id:
+            fields.update(user_id=user_id, roles=roles)
+        return fields
+
+    def _apply(self, fields):
+        if self._row is not None and "user_id" in fields:
+            # Assigning user_id drops the cached user object of the previous binding.
+            self._row.user_id, self._row.roles = fields["user_id"], fields["roles"]
+
+    def save(self, must_create=False):
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        if must_create:
+            return self._insert(self.create_model_instance(data))
+        needs_roles = self._row is None or self._row.user_id != _user_id(data)
+        fields = self._update_fields(data, self._roles_of(_user_id(data)) if needs_roles else None)
+        # A session revoked or expired while this request ran must not be written back to life.
+        if not self.model.objects.filter(key_hash=hash_key(self.session_key)).filter(
+                alive_q(timezone.now())).update(**fields):
+            raise UpdateError
+        self._apply(fields)
+
+    async def asave(self, must_create=False):
+        if self.session_key is None:
+            return await self.acreate()
+        data = await self._aget_session(no_load=must_create)
+        if must_create:
+            obj = await self.acreate_model_instance(data)
+            return await sync_to_async(self._insert)(obj)
+        needs_roles = self._row is None or self._row.user_id != _user_id(data)
+        roles = await self._aroles_of(_user_id(data)) if needs_roles else None
+        fields = self._update_fields(data, roles)
+        if not await self.model.objects.filter(key_hash=hash_key(self.session_key)).filter(
+                alive_q(timezone.now())).aupdate(**fields):
+            raise UpdateError
+        self._apply(fields)
+
+    # --- ending ---------------------------------------------------------------------------------
+    def _end(self, session_key):
+        """Anonymous rows are simply deleted; a signed-in row is revoked and kept for the record."""
+        rows = self.model.objects.filter(key_hash=hash_key(session_key))
+        rows.filter(user__isnull=True).delete()
+        rows.filter(user__isnull=False, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoke_reason=self._delete_reason)
+
+    def delete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            self._end(session_key)
+
+    async def adelete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            await sync_to_async(self._end)(session_key)
+
+    def _prepare_cycle(self):
+        row = self._row
+        # A new key for the same signed-in session keeps its absolute end (no lifetime extension).
+        self._inherit_absolute = row.absolute_expires_at if row is not None and row.user_id else None
+        self._delete_reason = REASON_KEY_ROTATED
+
+    def cycle_key(self):
+        self._get_session()
+        self._prepare_cycle()
+        try:
+            super().cycle_key()
+        finally:
+            self._delete_reason = REASON_ENDED
+
+    async def acycle_key(self):
+        await self._aget_session()
+        self._prepare_cycle()
+        try:
+            await super().acycle_key()
+        finally:
+            self._delete_reason = REASON_ENDED
+
+    def flush(self):
+        super().flush()
+        self._row = None
+
+    async def aflush(self):
+        await super().aflush()
+        self._row = None
+
+    @classmethod
+    def clear_expired(cls):
+        from accounts.services import sessions_clear_expired
+
+        sessions_clear_expired()
+
+    @classmethod
+    async def aclear_expired(cls):
+        await sync_to_async(cls.clear_expired)()
+

@@ -1,0 +1,61 @@
+import time
+import traceback
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+
+def _steps() -> list[tuple[str, dict]]:
+    """The routine jobs, in order, with the options each needs (retention periods from settings)."""
+    return [
+        ("clearsessions", {}),
+        ("prune_audits", {"older_than": settings.AUDITS_RETENTION}),
+        ("prune_submissions", {"older_than": settings.SUBMISSIONS_RETENTION}),
+        ("requeue_stale", {}),
+        ("cleanup_fileshare", {}),
+    ]
+
+
+class Command(BaseCommand):
+    help = ("Runs the routine cleanup commands in order (clearsessions, prune_audits, prune_submissions, "
+            "requeue_stale, cleanup_fileshare), each only if installed. A failing step does not stop the "
+            "others; the command exits non-zero if any failed. Run it as the migrator role "
+            "(deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--skip", action="append", default=[], metavar="COMMAND",
+                            help="leave this step out (repeatable)")
+
+    def handle(self, *args, skip, verbosity, **options):
+        steps = _steps()
+        unknown = sorted(set(skip) - {name for name, _ in steps})
+        if unknown:
+            raise CommandError(f"--skip: not a maintenance step: {', '.join(unknown)}")
+        installed = get_commands()
+        failed = []
+        for name, step_options in steps:
+            if name in skip:
+                self.stdout.write(f"{name}: skipped (--skip)")
+                continue
+            if name not in installed:
+                self.stdout.write(f"{name}: skipped (command not installed)")
+                continue
+            started = time.monotonic()
+            try:
+                call_command(name, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr, **step_options)
+            except Exception as exc:  # one broken step must not keep the others from running
+                failed.append(name)
+                self.stderr.write(f"{name}: FAILED after {time.monotonic() - started:.1f}s: "
+                                  f"{type(exc).__name__}: {exc}")
+                if verbosity > 1:
+                    self.stderr.write(traceback.format_exc())
+                # A step that lost its connection would hand the next step a dead one (what Django
+                # does between two requests).
+                for connection in connections.all(initialized_only=True):
+                    connection.close_if_unusable_or_obsolete()
+            else:
+                self.stdout.write(self.style.SUCCESS(f"{name}: ok in {time.monotonic() - started:.1f}s"))
+        if failed:
+            raise CommandError(f"{len(failed)} maintenance step(s) failed: {', '.join(failed)}")

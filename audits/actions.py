@@ -1,0 +1,45 @@
+"""The audit vocabulary: every action written to the trail, and the areas (`kind`) it is filed under.
+
+Names are dotted, `<area>.<past-tense verb>`, lower case. Add a name here before writing it: the
+admin's action filter lists exactly these (a DISTINCT over millions of rows is not an option), and
+auditors read this list to know what the trail can contain (tests/audits/test_vocabulary.py
+checks that every name the code records is listed). Every event has `status`
+`success` or `failure`; a refused attempt is the same action with `status="failure"`.
+"""
+
+ACTIONS: dict[str, str] = {
+    # Authentication and sessions (accounts).
+    "auth.login": "Login (sucesso ou falha; guarda o identificador tentado, nunca a senha)",
+    "auth.logout": "Logout",
+    "auth.password_changed": "Troca de senha",
+    "auth.session_revoked": "Sessão revogada (pela própria pessoa ou por um administrador)",
+    "auth.locked_out": "Bloqueio por tentativas de login",
+    "user.deactivated": "Usuário desativado",
+    # Automation runs (submissions); `kind` is the automation slug.
+    "submission.created": "Execução criada",
+    "submission.started": "Execução iniciada",
+    "submission.completed": "Execução concluída",
+    "submission.failed": "Execução com erro",
+    "submission.retried": "Execução reenviada",
+    "submission.requeued": "Execução devolvida à fila (o worker parou)",
+    "submission.pruned": "Execuções antigas removidas",
+    # Temporary file-share links (fileshare).
+    "fileshare.uploaded": "Arquivo enviado",
+    "fileshare.downloaded": "Arquivo baixado",
+    "fileshare.download_denied": "Download recusado",
+    "fileshare.link_rotated": "Link trocado",
+    "fileshare.deleted": "Arquivo removido",
+    "fileshare.expired": "Arquivo expirado",
+    "fileshare.cleanup": "Limpeza de arquivos expirados",
+    # The trail itself.
+    "audit.pruned": "Eventos antigos de auditoria removidos (manage.py prune_audits)",
+}
+
+# Areas that are not automations. Submission events use the automation slug as their kind.
+KINDS: dict[str, str] = {
+    "auth": "Autenticação",
+    "users": "Usuários",
+    "fileshare": "Compartilhamento de arquivos",
+    "audit": "Auditoria",
+    "form2json": "Automação form2json",
+}

@@ -1,0 +1,123 @@
+from datetime import timedelta
+
+from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, pretty_json
+from audits.actions import ACTIONS, KINDS
+from audits.models import AuditEvent
+
+
+def _admin_link(viewname: str, args, text) -> str:
+    # Other apps' admin pages may not be registered (yet): show the plain value then.
+    try:
+        return format_html('<a href="{}">{}</a>', reverse(viewname, args=args), text)
+    except NoReverseMatch:
+        return str(text)
+
+
+class _ValueFilter(admin.SimpleListFilter):
+    """Choices from a fixed vocabulary: listing them never scans the table (no DISTINCT)."""
+
+    vocabulary: dict[str, str] = {}
+
+    def lookups(self, request, model_admin):
+        return [(value, f"{value} — {label}") for value, label in self.vocabulary.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class ActionFilter(_ValueFilter):
+    title = "ação"
+    parameter_name = "action"
+    vocabulary = ACTIONS
+
+
+class KindFilter(_ValueFilter):
+    title = "área"
+    parameter_name = "kind"
+    vocabulary = KINDS
+
+
+class StatusFilter(_ValueFilter):
+    title = "resultado"
+    parameter_name = "status"
+    vocabulary = dict(AuditEvent.Status.choices)
+
+    def lookups(self, request, model_admin):
+        return list(self.vocabulary.items())
+
+
+class PeriodFilter(admin.SimpleListFilter):
+    title = "período"
+    parameter_name = "period"
+    PERIODS = {"24h": ("últimas 24 horas", timedelta(hours=24)),
+               "7d": ("últimos 7 dias", timedelta(days=7)),
+               "30d": ("últimos 30 dias", timedelta(days=30)),
+               "365d": ("últimos 12 meses", timedelta(days=365))}
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.PERIODS.items()]
+
+    def queryset(self, request, queryset):
+        period = self.PERIODS.get(self.value())
+        return queryset.filter(at__gte=timezone.now() - period[1]) if period else queryset
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    list_display = ("id", "at", "action", "status", "kind", "actor_link", "target_link", "ip")
+    list_display_links = ("id", "at")
+    list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter)
+    # Prefix and exact matches only: both use an index; "contains" would scan millions of rows.
+    search_fields = ("actor_label__startswith", "target_id__exact")
+    search_help_text = "Início do e-mail/CPF do autor, ou o id exato do alvo."
+    list_select_related = ("actor",)
+    ordering = ("-id",)
+    fields = ("id", "at", "action", "status", "kind", "actor_link", "actor_label", "target_type", "target_link",
+              "session_link", "ip", "user_agent", "request_id", "details_pretty")
+    readonly_fields = fields
+
+    @admin.display(description="autor")
+    def actor_link(self, obj):
+        if obj.actor_id is None:
+            return obj.actor_label
+        try:
+            actor = obj.actor
+        except ObjectDoesNotExist:
+            actor = None
+        # The user may have been deleted since: the label snapshot still says who it was.
+        if actor is None:
+            return f"{obj.actor_label} (usuário removido)"
+        return _admin_link("admin:accounts_user_change", [obj.actor_id], obj.actor_label)
+
+    @admin.display(description="alvo")
+    def target_link(self, obj):
+        if not obj.target_type:
+            return "—"
+        text = f"{obj.target_type} #{obj.target_id}"
+        app_label, _, model_name = obj.target_type.partition(".")
+        if not model_name:
+            return text
+        return _admin_link(f"admin:{app_label}_{model_name}_change", [obj.target_id], text)
+
+    @admin.display(description="sessão")
+    def session_link(self, obj):
+        if obj.session_public_id is None:
+            return "—"
+        # The session admin is addressed by public id; the session key is never shown.
+        try:
+            url = reverse("admin:accounts_session_changelist")
+        except NoReverseMatch:
+            return str(obj.session_public_id)
+        return format_html('<a href="{}?q={}">{}</a>', url, obj.session_public_id, obj.session_public_id)
+
+    @admin.display(description="detalhes")
+    def details_pretty(self, obj):
+        return pretty_json(obj.details)
+

@@ -1,0 +1,148 @@
+import csv
+import io
+import json
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
+
+from accounts.permissions import HasRole
+from accounts.roles import OVERSIGHT
+from agepar.api import CursorPagination, ErrorSerializer
+from audits import selectors
+from audits.models import AuditEvent
+
+MAX_BIGINT = 2**63 - 1
+
+
+class AuditFilterSerializer(serializers.Serializer):
+    action = serializers.CharField(required=False, max_length=64, help_text="e.g. `auth.login`")
+    kind = serializers.CharField(required=False, max_length=64, help_text="automation slug or area")
+    status = serializers.ChoiceField(required=False, choices=AuditEvent.Status.values)
+    actor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BIGINT, help_text="user id")
+    submission = serializers.CharField(required=False, max_length=64, help_text="submission id")
+    at_after = serializers.DateTimeField(required=False, help_text="events at or after this instant (ISO 8601)")
+    at_before = serializers.DateTimeField(required=False, help_text="events strictly before this instant (ISO 8601)")
+
+    def validate(self, attrs):
+        if "at_after" in attrs and "at_before" in attrs and attrs["at_after"] >= attrs["at_before"]:
+            raise serializers.ValidationError({"at_before": "Deve ser posterior a at_after."}, code="invalid_range")
+        return attrs
+
+
+class AuditActorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="actor_id", allow_null=True)
+    label = serializers.CharField(source="actor_label")
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    action = serializers.CharField()
+    status = serializers.ChoiceField(choices=AuditEvent.Status.values)
+    kind = serializers.CharField()
+    actor = AuditActorSerializer(source="*")
+    target_type = serializers.CharField()
+    target_id = serializers.CharField()
+    session_id = serializers.UUIDField(source="session_public_id", allow_null=True)
+    ip = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    details = serializers.JSONField()
+
+
+def _filters(request) -> dict:
+    serializer = AuditFilterSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class AuditEventListApi(generics.ListAPIView):
+    """The audit trail, newest first. Roles admin, auditor, controle."""
+
+    permission_classes = [HasRole(*OVERSIGHT)]
+    pagination_class = CursorPagination
+    serializer_class = AuditEventSerializer
+    filter_backends = []  # filters are validated here and applied by the selector, in SQL
+
+    def get_queryset(self):
+        return selectors.audit_event_list(**_filters(self.request))
+
+    @extend_schema(parameters=[AuditFilterSerializer], tags=["audits"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class _JsonErrors(DefaultContentNegotiation):
+    # The success answer is CSV whatever the Accept header says; errors are always JSON.
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# Cells starting with these are run as formulas by spreadsheets; actor labels and targets can
+# come from untrusted input (the identifier typed at a failed login), so they are neutralised.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FLUSH_AT = 64 * 1024
+CSV_HEADER = ("id", "at", "action", "status", "kind", "actor_id", "actor_label", "target_type", "target_id",
+              "session_id", "ip", "user_agent", "details")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    elif hasattr(value, "isoformat"):
+        value = value.isoformat()
+    else:
+        value = str(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def csv_chunks(rows):
+    """Encoded CSV in chunks of about 64 KiB: the BOM and header first, then one line per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    # The BOM makes Excel (what most auditors open this with) read the file as UTF-8.
+    buffer.write("\ufeff")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+        if buffer.tell() >= _FLUSH_AT:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+class AuditEventExportApi(APIView):
+    """The filtered audit trail as a CSV download, streamed row by row from the database."""
+
+    permission_classes = [HasRole(*OVERSIGHT)]
+    content_negotiation_class = _JsonErrors
+
+    @extend_schema(
+        parameters=[AuditFilterSerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="UTF-8 CSV with a byte-order mark and a header row, newest first; columns "
+                            + ", ".join(CSV_HEADER) + ". Cells that a spreadsheet would run as a formula "
+                            "are prefixed with an apostrophe.",
+            ),
+            400: ErrorSerializer,
+        },
+        tags=["audits"],
+        operation_id="audits_export_csv",
+    )
+    def get(self, request):
+        rows = selectors.audit_event_export_rows(**_filters(request))
+        response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="auditoria-{stamp}.csv"'
+        patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -1,0 +1,55 @@
+"""Reads of the audit trail: filters applied in SQL, rows as plain values, newest first by id."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from audits.models import AuditEvent
+
+SUBMISSION_TARGET = "submissions.submission"
+
+# API field -> column, in the order of the CSV export.
+COLUMNS = (
+    "id", "at", "action", "status", "kind", "actor_id", "actor_label", "target_type", "target_id",
+    "session_public_id", "ip", "user_agent", "details",
+)
+
+
+def audit_events_filtered(
+    *,
+    action: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    actor: int | None = None,
+    submission: str | None = None,
+    at_after: datetime | None = None,
+    at_before: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Events matching every given filter (AND); `at_after` is inclusive, `at_before` exclusive."""
+    queryset = AuditEvent.objects.all()
+    if action:
+        queryset = queryset.filter(action=action)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    if actor is not None:
+        queryset = queryset.filter(actor_id=actor)
+    if submission:
+        queryset = queryset.filter(target_id=submission, target_type=SUBMISSION_TARGET)
+    if at_after is not None:
+        queryset = queryset.filter(at__gte=at_after)
+    if at_before is not None:
+        queryset = queryset.filter(at__lt=at_before)
+    return queryset
+
+
+def audit_event_list(**filters) -> QuerySet:
+    """Rows for the API list, as dicts; the view paginates them with a cursor on -id."""
+    return audit_events_filtered(**filters).order_by("-id").values(*COLUMNS)
+
+
+def audit_event_export_rows(*, chunk_size: int = 2000, **filters) -> Iterator[tuple]:
+    """Tuples in COLUMNS order, streamed from a server-side cursor, `chunk_size` rows at a time."""
+    return audit_events_filtered(**filters).order_by("-id").values_list(*COLUMNS).iterator(chunk_size=chunk_size)

@@ -1,0 +1,397 @@
+"""The benchmarks themselves; bench/run.py calls them in order with a shared Context.
+
+Every suite measures the app next to a baseline taken in the same run (the floor app, an
+anonymous request, `cp`, the state before) and records Results with the DESIGN.md §6 budget.
+"""
+
+import json
+import re
+import statistics
+import threading
+import time
+from base64 import b64encode
+from datetime import timedelta
+from urllib.parse import quote, urlencode
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bench.common import Http, Result, latencies, pct, server, wrk
+
+FORM = {"nome": "Maria da Silva", "email": "maria@agepar.local", "departamento": "DAF", "prioridade": "media",
+        "data": "2026-03-01", "aceitaTermos": True, "itens": [{"descricao": "Cadeira", "quantidade": 2}]}
+LIST_BUDGET_MS = 15
+ADMIN_BUDGET_MS = 250
+
+
+def _drf_cursor(position: int) -> str:
+    """The cursor DRF's CursorPagination would hand out for the page after `position` (ordering -id)."""
+    return quote(b64encode(urlencode({"p": str(position)}).encode()).decode())
+
+
+def _scalar(sql: str, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _headers(client: Client, base: str) -> dict:
+    """Cookie + CSRF headers for a session made in this process (same SECRET_KEY as the servers)."""
+    from django.conf import settings
+
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    http = Http(base, {"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}"})
+    http.conn.request("GET", "/api/auth/csrf", headers=http.headers)
+    response = http.conn.getresponse()
+    token = json.loads(response.read())["csrfToken"]
+    cookie = re.search(r"csrftoken=([^;]+)", response.headers.get("Set-Cookie", "")).group(1)
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}; csrftoken={cookie}", "X-CSRFToken": token}
+
+
+def prepare(ctx) -> None:
+    from accounts.models import User
+    from agepar.management.commands.bench_seed import BENCH_STAFF, BENCH_USER
+
+    ctx.user = User.objects.get(email=BENCH_USER)
+    ctx.staff = User.objects.get(email=BENCH_STAFF)
+    for name, user in (("user_headers", ctx.user), ("staff_headers", ctx.staff)):
+        client = Client()
+        client.force_login(user)
+        setattr(ctx, name, _headers(client, ctx.app))
+
+
+def _compare(ctx, app_path: str, floor_path: str, headers: dict) -> dict:
+    """Median over runs of p50 (and pooled p95) for the app and the floor, interleaved round by round."""
+    app, floor, app_p50, floor_p50 = [], [], [], []
+    for _ in range(ctx.runs):
+        a = latencies(ctx.app, app_path, headers=headers, count=ctx.samples)
+        f = latencies(ctx.floor, floor_path, count=ctx.samples)
+        app += a
+        floor += f
+        app_p50.append(pct(a, 0.5))
+        floor_p50.append(pct(f, 0.5))
+    return {"p50": statistics.median(app_p50), "p95": pct(app, 0.95),
+            "floor_p50": statistics.median(floor_p50), "floor_p95": pct(floor, 0.95)}
+
+
+# --- API list pages ------------------------------------------------------------------------------------
+def _last_position(table: str, where: str = "TRUE", params=()) -> int | None:
+    """The cursor position whose page is the last full one (the 50 oldest matching rows)."""
+    return _scalar(f"SELECT id FROM {table} WHERE {where} ORDER BY id OFFSET 50 LIMIT 1", params)  # noqa: S608
+
+
+def _list_cases(ctx) -> list[tuple[str, str, str, str]]:
+    """(name, API path, floor path, pair) — pairs are first/last pages of one list, for flatness."""
+    u = ctx.user.pk
+    sub, aud = "submissions_submission", "audits_auditevent"
+    year_ago = (timezone.now() - timedelta(days=365)).isoformat()
+    month_ago = (timezone.now() - timedelta(days=30)).isoformat()
+    target = _scalar(f"SELECT target_id FROM {aud} WHERE target_type = 'submissions.submission' "  # noqa: S608
+                     "ORDER BY id DESC LIMIT 1")
+    pos = {
+        "sub_own": _last_position(sub, "actor_id = %s AND deleted_at IS NULL", [u]),
+        "sub_all": _last_position(sub, "deleted_at IS NULL"),
+        "sub_error": _last_position(sub, "status = 'error' AND deleted_at IS NULL"),
+        "aud_all": _last_position(aud),
+        "aud_login": _last_position(aud, "action = 'auth.login'"),
+        "aud_actor": _last_position(aud, "actor_id = %s", [u]),
+        "ses_own": _last_position("accounts_session", "user_id = %s", [u]),
+        "fs_own": _last_position("fileshare_fileshareitem", "owner_id = %s AND deleted_at IS NULL "
+                                 "AND expires_at > now()", [u]),
+        "fs_all": _last_position("fileshare_fileshareitem", "deleted_at IS NULL AND expires_at > now()"),
+    }
+    q = lambda **kw: urlencode(kw)  # noqa: E731
+    cases = [
+        ("submissions own · first", "/api/submissions", f"/submissions?actor={u}", "submissions own"),
+        ("submissions own · last", f"/api/submissions?cursor={_drf_cursor(pos['sub_own'])}",
+         f"/submissions?actor={u}&after={pos['sub_own']}", "submissions own"),
+        ("submissions all · first", "/api/submissions?scope=all", "/submissions", "submissions all"),
+        ("submissions all · last", f"/api/submissions?scope=all&cursor={_drf_cursor(pos['sub_all'])}",
+         f"/submissions?after={pos['sub_all']}", "submissions all"),
+        ("submissions all status=error · first", "/api/submissions?scope=all&status=error",
+         "/submissions?status=error", "submissions error"),
+        ("submissions all status=error · last",
+         f"/api/submissions?scope=all&status=error&cursor={_drf_cursor(pos['sub_error'])}",
+         f"/submissions?status=error&after={pos['sub_error']}", "submissions error"),
+        ("submissions all kind=dp-contracheque", "/api/submissions?scope=all&kind=dp-contracheque",
+         "/submissions?kind=dp-contracheque", ""),
+        ("submissions own status=error", "/api/submissions?status=error", f"/submissions?actor={u}&status=error", ""),
+        ("submissions all created_after=30d", f"/api/submissions?scope=all&{q(created_after=month_ago)}",
+         f"/submissions?{q(created_after=month_ago)}", ""),
+        ("submissions all created_before=365d", f"/api/submissions?scope=all&{q(created_before=year_ago)}",
+         f"/submissions?{q(created_before=year_ago)}", ""),
+        ("audits · first", "/api/audits", "/audits", "audits"),
+        ("audits · last", f"/api/audits?cursor={_drf_cursor(pos['aud_all'])}", f"/audits?after={pos['aud_all']}",
+         "audits"),
+        ("audits action=auth.login · first", "/api/audits?action=auth.login", "/audits?action=auth.login",
+         "audits login"),
+        ("audits action=auth.login · last", f"/api/audits?action=auth.login&cursor={_drf_cursor(pos['aud_login'])}",
+         f"/audits?action=auth.login&after={pos['aud_login']}", "audits login"),
+        ("audits actor=bench · first", f"/api/audits?actor={u}", f"/audits?actor={u}", "audits actor"),
+        ("audits actor=bench · last", f"/api/audits?actor={u}&cursor={_drf_cursor(pos['aud_actor'])}",
+         f"/audits?actor={u}&after={pos['aud_actor']}", "audits actor"),
+        ("audits status=failure", "/api/audits?status=failure", "/audits?status=failure", ""),
+        ("audits kind=fileshare", "/api/audits?kind=fileshare", "/audits?kind=fileshare", ""),
+        ("audits submission=<id>", f"/api/audits?submission={target}", f"/audits?submission={target}", ""),
+        ("audits at_before=365d", f"/api/audits?{q(at_before=year_ago)}", f"/audits?{q(at_before=year_ago)}", ""),
+        ("sessions own · first", "/api/auth/sessions", f"/sessions?user={u}", "sessions"),
+        ("sessions own · last", f"/api/auth/sessions?cursor={_drf_cursor(pos['ses_own'])}",
+         f"/sessions?user={u}&after={pos['ses_own']}", "sessions"),
+        ("fileshare own · first", "/api/fileshare/items", f"/fileshare?owner={u}", "fileshare own"),
+        ("fileshare own · last", f"/api/fileshare/items?cursor={_drf_cursor(pos['fs_own'])}",
+         f"/fileshare?owner={u}&after={pos['fs_own']}", "fileshare own"),
+        ("fileshare all · first", "/api/fileshare/items?scope=all", "/fileshare", "fileshare all"),
+        ("fileshare all · last", f"/api/fileshare/items?scope=all&cursor={_drf_cursor(pos['fs_all'])}",
+         f"/fileshare?after={pos['fs_all']}", "fileshare all"),
+    ]
+    return [c for c in cases if "None" not in c[1]]  # a quick dataset may lack rows for a deep page
+
+
+def lists(ctx) -> None:
+    pairs: dict[str, dict] = {}
+    for name, app_path, floor_path, pair in _list_cases(ctx):
+        m = _compare(ctx, app_path, floor_path, ctx.user_headers)
+        ctx.add(Result("list", f"{name} · p50 (p95 {m['p95']:.1f}, floor p95 {m['floor_p95']:.1f})", "ms",
+                       m["p50"], m["floor_p50"], "floor", f"p50 < {LIST_BUDGET_MS} ms",
+                       m["p50"] < LIST_BUDGET_MS, {**m, "path": app_path, "floor_path": floor_path}))
+        if pair:
+            pairs.setdefault(pair, {})["last" if "· last" in name else "first"] = m["p50"]
+    for pair, values in pairs.items():
+        if len(values) == 2:
+            ratio = values["last"] / values["first"]
+            ctx.add(Result("list flatness", f"{pair}: last page / first page p50", "×", ratio, budget="≤ 1.5",
+                           ok=ratio <= 1.5))
+
+
+# --- throughput ----------------------------------------------------------------------------------------
+def _median_wrk(ctx, base, path, clients, **kwargs) -> dict:
+    runs = [wrk(base, path, clients=clients, seconds=ctx.seconds, **kwargs) for _ in range(ctx.runs)]
+    rps = statistics.median(r["rps"] for r in runs)
+    p50 = statistics.median(r["p50_ms"] for r in runs)
+    return {"rps": rps, "p50_ms": p50, "errors": sum(r["errors"] for r in runs), "runs": runs}
+
+
+def throughput(ctx) -> None:
+    u = ctx.user.pk
+    for clients in (1, 8):
+        app = _median_wrk(ctx, ctx.app, "/api/submissions", clients, headers=ctx.user_headers)
+        floor = _median_wrk(ctx, ctx.floor, f"/submissions?actor={u}", clients)
+        budget = "≥ 50% of floor" if clients == 8 else ""
+        ok = app["rps"] >= 0.5 * floor["rps"] if clients == 8 else None
+        ok = ok if not app["errors"] else False
+        ctx.add(Result("throughput", f"GET /api/submissions (signed in), {clients} client(s)", "req/s", app["rps"],
+                       floor["rps"], "floor", budget, ok, {"app": app, "floor": floor}))
+        if clients == 1:
+            ctx.add(Result("throughput", "GET /api/submissions p50 at 1 client", "ms", app["p50_ms"],
+                           floor["p50_ms"], "floor", "≤ 2× floor", app["p50_ms"] <= 2 * floor["p50_ms"]))
+
+
+def creates(ctx) -> None:
+    app_body = json.dumps({"kind": "form2json", "payload": FORM}).encode()
+    floor_body = json.dumps({"actor": ctx.user.pk, "kind": "form2json", "nome": ctx.user.nome,
+                             "email": ctx.user.email, "payload": FORM}).encode()
+    headers = {**ctx.user_headers, "Content-Type": "application/json"}
+    for clients in (1, 8, 32):
+        app = _median_wrk(ctx, ctx.app, "/api/submissions", clients, headers=headers, method="POST", body=app_body)
+        floor = _median_wrk(ctx, ctx.floor, "/submissions", clients, headers={"Content-Type": "application/json"},
+                            method="POST", body=floor_body)
+        ok = app["rps"] >= 0.4 * floor["rps"] and not app["errors"]
+        ctx.add(Result("creates", f"POST /api/submissions, {clients} client(s) (p50 {app['p50_ms']:.1f} ms, "
+                       f"floor {floor['p50_ms']:.1f} ms)", "req/s", app["rps"], floor["rps"],
+                       "floor (2 INSERTs, 1 tx)", "≥ 40% of floor", ok, {"app": app, "floor": floor}))
+
+
+# --- admin changelists -----------------------------------------------------------------------------------
+def admin(ctx) -> None:
+    u = ctx.user
+    cpf = u.cpf or ""
+    target = _scalar("SELECT target_id FROM audits_auditevent WHERE target_id <> '' ORDER BY id DESC LIMIT 1")
+    week = (timezone.localdate() - timedelta(days=7)).isoformat()
+    pages = [
+        ("audits", "/admin/audits/auditevent/"),
+        ("audits action=auth.login", "/admin/audits/auditevent/?action=auth.login"),
+        ("audits status=failure + kind=auth", "/admin/audits/auditevent/?status=failure&kind=auth"),
+        ("audits period=7d", "/admin/audits/auditevent/?period=7d"),
+        ("audits search actor prefix", "/admin/audits/auditevent/?q=bench-0000"),
+        ("audits search target id", f"/admin/audits/auditevent/?q={target}"),
+        ("audits page 20", "/admin/audits/auditevent/?p=20"),
+        ("submissions", "/admin/submissions/submission/"),
+        ("submissions status=error", "/admin/submissions/submission/?status__exact=error"),
+        ("submissions kind=form2json", "/admin/submissions/submission/?kind=form2json"),
+        ("submissions created last 7 days", f"/admin/submissions/submission/?created_at__gte={week}"),
+        ("submissions search CPF", f"/admin/submissions/submission/?q={cpf}"),
+        ("submissions search e-mail prefix", "/admin/submissions/submission/?q=bench-0001%40"),
+        ("submissions search name prefix", "/admin/submissions/submission/?q=Ana"),
+        ("sessions", "/admin/accounts/session/"),
+        ("sessions situacao=active", "/admin/accounts/session/?situacao=active"),
+        ("sessions situacao=revoked", "/admin/accounts/session/?situacao=revoked"),
+        ("sessions usuario=bench", f"/admin/accounts/session/?usuario={u.pk}"),
+        ("sessions search e-mail prefix", "/admin/accounts/session/?q=bench-0000"),
+        ("sessions search IP", "/admin/accounts/session/?q=10.1.2.3"),
+        ("fileshare items", "/admin/fileshare/fileshareitem/"),
+    ]
+    samples = 5 if ctx.quick else 10
+    for name, path in pages:
+        p50s, everything = [], []
+        for _ in range(ctx.runs):
+            s = latencies(ctx.app, path, headers=ctx.staff_headers, count=samples, warmup=2)
+            p50s.append(pct(s, 0.5))
+            everything += s
+        p50 = statistics.median(p50s)
+        ctx.add(Result("admin", f"{name} · p50 (p95 {pct(everything, 0.95):.0f})", "ms", p50,
+                       budget=f"< {ADMIN_BUDGET_MS} ms", ok=p50 < ADMIN_BUDGET_MS, extra={"path": path}))
+
+
+# --- authenticated request overhead ------------------------------------------------------------------------
+def auth(ctx) -> None:
+    signed_in, anonymous = Client(), Client()
+    signed_in.force_login(ctx.user)
+    for path in ("/api/me", "/api/submissions", "/api/audits"):
+        signed_in.get(path)  # the first request of a session may touch it
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(20):
+                assert signed_in.get(path).status_code == 200, path
+        with CaptureQueriesContext(connection) as anon_queries:
+            assert anonymous.get(path).status_code == 401, path
+        total = len(queries) / 20
+        session = sum("accounts_session" in q["sql"] for q in queries) / 20
+        writes = sum(q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for q in queries)
+        ctx.add(Result("auth", f"GET {path}: queries per request signed in ({session:g} for session+user, "
+                       f"{writes} writes in 20 requests)", "queries", total, len(anon_queries) or None,
+                       "anonymous", "session+user = 1 query, no write", session == 1 and writes == 0,
+                       {"sql": [q["sql"] for q in queries[: int(total)]]}))
+    auth_ms = _p50_runs(ctx, "/api/me", ctx.user_headers, 200)
+    anon_ms = _p50_runs(ctx, "/api/me", {}, 401)
+    ctx.add(Result("auth", f"GET /api/me signed in vs anonymous 401 (+{auth_ms - anon_ms:.2f} ms)", "ms", auth_ms,
+                   anon_ms, "anonymous"))
+
+
+def _p50_runs(ctx, path, headers, expect) -> float:
+    return statistics.median(pct(latencies(ctx.app, path, headers=headers, count=ctx.samples, expect=expect), 0.5)
+                             for _ in range(ctx.runs))
+
+
+# --- upload / download of a large file ----------------------------------------------------------------------
+def _transfer_user(tag: str):
+    from accounts.models import User
+
+    return User.objects.create_user(email=f"bench-{tag}-{time.time_ns()}@bench.agepar.local", nome="Bench Transfer",
+                                    must_change_password=False)
+
+
+def transfer(ctx) -> None:
+    import os
+    import subprocess
+
+    from fileshare.models import FileShareItem
+    from tests.fileshare.live_upload import (
+        MultipartStream,
+        gunicorn_worker_pids,
+        memory_kib,
+        reset_peak,
+        session_for,
+        upload_all,
+    )
+
+    mib = 1024 * 1024
+    size = (64 if ctx.quick else 1024) * mib
+    source, copy = ctx.work / "source.bin", ctx.work / "copy.bin"
+    with open(source, "wb") as out:
+        block = os.urandom(mib)
+        for _ in range(size // mib):
+            out.write(block)
+    os.sync()
+    started = time.perf_counter()
+    subprocess.run(["cp", str(source), str(copy)], check=True)
+    os.sync()
+    cp_rate = size / mib / (time.perf_counter() - started)
+    source.unlink()
+    copy.unlink()
+    spool = ctx.work / "spool"
+    spool.mkdir(exist_ok=True)
+    user = _transfer_user("transfer")
+    with server(ctx.env, ctx.work, WEB_CONCURRENCY="1", FILE_UPLOAD_TEMP_DIR=str(spool),
+                FILESHARE_MAX_UPLOAD_SIZE=str(size + mib), FILESHARE_USER_QUOTA_BYTES=str(size * 3)) as base:
+        http = session_for(base, user)
+        upload_all(base, http, MultipartStream(mib))  # warm-up: every module imported
+        (worker,) = gunicorn_worker_pids(base)
+        rss = memory_kib(worker, "VmRSS")
+        reset_peak(worker)
+        body = MultipartStream(size)
+        started = time.perf_counter()
+        status, response = upload_all(base, http, body)
+        os.sync()
+        up_rate = size / mib / (time.perf_counter() - started)
+        up_growth = (memory_kib(worker, "VmHWM") - rss) / 1024
+        assert status == 201, response[:300]
+        item = FileShareItem.objects.filter(owner=user, size=size).latest("id")
+        rss = memory_kib(worker, "VmRSS")
+        reset_peak(worker)
+        client = Http(base, {"Cookie": "; ".join(f"{k}={v}" for k, v in http.cookies.items())})
+        started = time.perf_counter()
+        client.conn.request("GET", f"/api/fileshare/items/{item.pk}/download", headers=client.headers)
+        reply = client.conn.getresponse()
+        received = 0
+        while chunk := reply.read(mib):
+            received += len(chunk)
+        down_rate = size / mib / (time.perf_counter() - started)
+        down_growth = (memory_kib(worker, "VmHWM") - rss) / 1024
+        assert reply.status == 200 and received == size, (reply.status, received)
+    label = f"{size // mib} MiB"
+    ctx.add(Result("transfer", f"upload {label}: throughput", "MiB/s", up_rate, cp_rate, "cp", "≥ 0.5× cp",
+                   up_rate >= cp_rate / 2))
+    ctx.add(Result("transfer", f"upload {label}: worker peak RSS growth", "MiB", up_growth, budget="< 64 MiB",
+                   ok=up_growth < 64))
+    ctx.add(Result("transfer", f"download {label}: throughput", "MiB/s", down_rate, cp_rate, "cp", "≥ 0.5× cp",
+                   down_rate >= cp_rate / 2))
+    ctx.add(Result("transfer", f"download {label}: worker peak RSS growth", "MiB", down_growth, budget="< 64 MiB",
+                   ok=down_growth < 64))
+
+
+# --- maintenance commands ------------------------------------------------------------------------------------
+def maintenance(ctx) -> None:
+    from fileshare.models import FileShareItem
+    from tests.fileshare.live_upload import MultipartStream, session_for, upload_all
+
+    expired = 2_000 if ctx.quick else 100_000
+    ctx.manage("bench_seed", f"--expired-shares={expired}", "--blobs")
+    # A live item downloaded in a loop while the cleanup runs: its latency must hold.
+    user = _transfer_user("cleanup")
+    http = session_for(ctx.app, user)
+    assert upload_all(ctx.app, http, MultipartStream(64 * 1024))[0] == 201
+    item = FileShareItem.objects.filter(owner=user).latest("id")
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in http.cookies.items())}
+    path = f"/api/fileshare/items/{item.pk}/download"
+    before = latencies(ctx.app, path, headers=headers, count=ctx.samples)
+    during: list[float] = []
+    done = threading.Event()
+
+    def sample():
+        client = Http(ctx.app, headers)
+        while not done.is_set():
+            started = time.perf_counter()
+            status, _ = client.get(path)
+            during.append((time.perf_counter() - started) * 1000 if status == 200 else float("inf"))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        seconds, out = ctx.manage("cleanup_fileshare")
+    finally:
+        done.set()
+        sampler.join()
+    count = int(re.search(r"expired=(\d+)", out).group(1))
+    ctx.add(Result("maintenance", f"cleanup_fileshare: {count} expired items", "s", seconds, budget="< 60 s",
+                   ok=seconds < 60 and count >= expired, extra={"items_per_s": count / seconds}))
+    ctx.add(Result("maintenance", f"live download during cleanup · p50 ({len(during)} requests, "
+                   f"p95 {pct(during, 0.95):.1f} ms)", "ms", pct(during, 0.5), pct(before, 0.5), "before cleanup",
+                   "≤ 2× before, no error", pct(during, 0.5) <= 2 * pct(before, 0.5) and float("inf") not in during))
+    total = _scalar("SELECT reltuples::bigint FROM pg_class WHERE relname = 'audits_auditevent'")
+    seconds, out = ctx.manage("prune_audits", "--older-than=365d")
+    deleted = int(re.search(r"deleted (\d+) events", out).group(1))
+    ctx.add(Result("maintenance", f"prune_audits --older-than 365d: {deleted} of ~{total} events deleted "
+                   f"({deleted / seconds:,.0f} rows/s)", "s", seconds, extra={"deleted": deleted}))

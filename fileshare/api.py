@@ -1,0 +1,166 @@
+"""Owner API of file sharing (API.md "File sharing"). Views are thin: services write, selectors read."""
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from accounts.roles import has_role
+from agepar.api import ErrorSerializer, Gone
+from fileshare import selectors, services
+from fileshare.models import FileShareItem
+from fileshare.uploads import StreamingUploadHandler
+from fileshare.views import deliver
+
+Error = ErrorSerializer
+
+
+class OwnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    nome = serializers.CharField()
+
+
+class ItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    sha256 = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    max_downloads = serializers.IntegerField(allow_null=True)
+    downloads = serializers.IntegerField()
+    has_password = serializers.BooleanField()
+    owner = OwnerSerializer()
+
+
+class ItemCreatedSerializer(ItemSerializer):
+    link = serializers.URLField(help_text="O link público; mostrado só nesta resposta.")
+
+
+class LinkSerializer(serializers.Serializer):
+    link = serializers.URLField()
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+    ttl = serializers.ChoiceField(choices=sorted(services.TTLS), default="7d")
+    password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    max_downloads = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000)
+
+
+def public_link(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("fileshare-public", args=[token]))
+
+
+def _is_admin(user) -> bool:
+    return has_role(user)  # no extra role: only the admin role and superusers pass
+
+
+def _item_or_404(request, pk: int, *, admin_allowed: bool):
+    item = selectors.visible_item(pk=pk, user=request.user, admin=admin_allowed and _is_admin(request.user))
+    if item is None:
+        raise exceptions.NotFound()
+    return item
+
+
+class ItemListCreateApi(GenericAPIView):
+    parser_classes = [MultiPartParser]
+    serializer_class = ItemSerializer
+    queryset = FileShareItem.objects.none()  # for the schema generator; reads go through selectors
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Installed before DRF touches the body, so nothing is parsed by Django's default handlers.
+        self.upload_handler = None
+        if request.method == "POST":
+            self.upload_handler = StreamingUploadHandler(request)
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Whatever happened (error, dropped connection, success), no temporary file outlives the request.
+            if getattr(self, "upload_handler", None) is not None:
+                self.upload_handler.discard()
+
+    @extend_schema(
+        tags=["fileshare"],
+        parameters=[OpenApiParameter("scope", str, enum=["all"], description="`all`: itens de todos (só admin)")],
+        responses={200: ItemSerializer(many=True), 403: Error},
+    )
+    def get(self, request):
+        scope = request.query_params.get("scope", "")
+        if scope not in ("", "all"):
+            raise exceptions.ValidationError({"scope": ["Use 'all' ou omita."]}, code="invalid")
+        if scope == "all" and not _is_admin(request.user):
+            raise exceptions.PermissionDenied("Só administradores veem os arquivos de todos.", code="missing_role")
+        page = self.paginate_queryset(selectors.live_items(owner=None if scope == "all" else request.user))
+        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=["fileshare"], request={"multipart/form-data": UploadSerializer},
+        responses={201: ItemCreatedSerializer, 400: Error, 409: Error, 413: Error, 415: Error, 507: Error},
+    )
+    def post(self, request):
+        serializer = UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        item, token = services.item_create(
+            owner=request.user, upload=data["file"], ttl=data["ttl"], password=data.get("password") or "",
+            max_downloads=data.get("max_downloads"), request=request)
+        body = ItemSerializer(item).data
+        body["link"] = public_link(request, token)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ItemDetailApi(GenericAPIView):
+    serializer_class = ItemSerializer
+
+    @extend_schema(tags=["fileshare"], responses={200: ItemSerializer, 404: Error})
+    def get(self, request, pk: int):
+        return Response(ItemSerializer(_item_or_404(request, pk, admin_allowed=True)).data)
+
+    @extend_schema(tags=["fileshare"], request=None, responses={204: None, 404: Error})
+    def delete(self, request, pk: int):
+        item = _item_or_404(request, pk, admin_allowed=True)
+        services.item_delete(item=item, actor=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemDownloadApi(GenericAPIView):
+    """The owner's own copy: no counter, no password. Admins see metadata but never the content."""
+
+    @extend_schema(tags=["fileshare"], responses={
+        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="o arquivo, com o tipo detectado no envio"),
+        302: OpenApiResponse(description="URL assinada de curta duração (armazenamento S3)"),
+        404: Error, 410: Error})
+    def get(self, request, pk: int):
+        item = _item_or_404(request, pk, admin_allowed=False)
+        if item.expires_at <= timezone.now():
+            raise Gone("Este arquivo expirou.", code="expired")
+
+        def take() -> bool:
+            services.record_owner_download(item=item, actor=request.user, request=request)
+            return True
+
+        response = deliver(item, take=take)
+        if response is None:
+            raise Gone("Este arquivo não está mais disponível.", code="gone")
+        return response
+
+
+class ItemLinkApi(GenericAPIView):
+    serializer_class = LinkSerializer
+
+    @extend_schema(tags=["fileshare"], request=None, responses={200: LinkSerializer, 404: Error, 410: Error})
+    def post(self, request, pk: int):
+        item = _item_or_404(request, pk, admin_allowed=False)
+        token = services.item_rotate_link(item=item, actor=request.user, request=request)
+        return Response({"link": public_link(request, token)})

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class FileShareItem(models.Model):
+    """One shared file. The blob lives in the default storage under `storage_name`.
+
+    The public link token is never stored: only its SHA-256 (`token_hash`). A deleted
+    item keeps its row (with `deleted_at`) until the retention purge; its blob goes at once.
+    """
+
+    class DeleteReason(models.TextChoices):
+        OWNER = "owner", "excluído pelo dono"
+        ADMIN = "admin", "excluído por administrador"
+        EXPIRED = "expired", "expirado"
+
+    id = models.BigAutoField(primary_key=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="dono", on_delete=models.CASCADE,
+                              related_name="shared_files")
+    original_name = models.CharField("nome do arquivo", max_length=255)
+    storage_name = models.CharField("nome no armazenamento", max_length=100, unique=True)
+    size = models.BigIntegerField("tamanho (bytes)")
+    content_type = models.CharField("tipo", max_length=120)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    created_at = models.DateTimeField("criado em", default=timezone.now)
+    expires_at = models.DateTimeField("expira em")
+    max_downloads = models.PositiveIntegerField("limite de downloads", null=True, blank=True)
+    downloads = models.PositiveIntegerField("downloads", default=0)
+    token_hash = models.CharField("hash do link", max_length=64, unique=True)
+    password = models.CharField("senha (hash)", max_length=128, blank=True, default="")
+    deleted_at = models.DateTimeField("excluído em", null=True, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="excluído por", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    delete_reason = models.CharField("motivo da exclusão", max_length=16, blank=True, default="",
+                                     choices=DeleteReason.choices)
+
+    class Meta:
+        verbose_name = "arquivo compartilhado"
+        verbose_name_plural = "arquivos compartilhados"
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=0), name="fileshare_size_not_negative"),
+            models.CheckConstraint(condition=Q(max_downloads__isnull=True) | Q(max_downloads__gte=1),
+                                   name="fileshare_max_downloads_positive"),
+        ]
+        indexes = [
+            # The owner's list (live items, newest first) and the per-user quota sum.
+            models.Index(fields=["owner", "-id"], name="fileshare_owner_live",
+                         condition=Q(deleted_at__isnull=True)),
+            # Cleanup finds expired live items without scanning deleted ones.
+            models.Index(fields=["expires_at"], name="fileshare_live_expiry", condition=Q(deleted_at__isnull=True)),
+            # Retention purge of long-deleted rows.
+            models.Index(fields=["deleted_at"], name="fileshare_deleted_at", condition=Q(deleted_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password)
+
+    @property
+    def status(self) -> str:
+        if self.deleted_at is not None:
+            return "deleted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        if self.max_downloads is not None and self.downloads >= self.max_downloads:
+            return "exhausted"
+        return "live"

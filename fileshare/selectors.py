@@ -1,0 +1,33 @@
+"""Reads of the fileshare app."""
+
+from django.utils import timezone
+
+from fileshare.models import FileShareItem
+from fileshare.services import hash_token
+
+ITEM_FIELDS = ("id", "original_name", "size", "content_type", "sha256", "created_at", "expires_at",
+               "max_downloads", "downloads", "password", "owner_id", "owner__id", "owner__nome")
+PUBLIC_FIELDS = ("id", "original_name", "storage_name", "size", "content_type", "expires_at", "max_downloads",
+                 "downloads", "password", "deleted_at")
+
+
+def live_items(*, owner=None):
+    """Live items (not deleted, not expired), newest first; all owners when `owner` is None."""
+    qs = FileShareItem.objects.filter(deleted_at__isnull=True, expires_at__gt=timezone.now())
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    return qs.select_related("owner").only(*ITEM_FIELDS).order_by("-id")
+
+
+def visible_item(*, pk: int, user, admin: bool) -> FileShareItem | None:
+    """A not-deleted item the user owns (or any, for an admin); None otherwise, so callers answer 404."""
+    qs = FileShareItem.objects.filter(pk=pk, deleted_at__isnull=True).select_related("owner")
+    if not admin:
+        qs = qs.filter(owner=user)
+    return qs.only(*ITEM_FIELDS, "storage_name").first()
+
+
+def item_by_token(token: str) -> FileShareItem | None:
+    if not token or len(token) > 128:
+        return None
+    return FileShareItem.objects.filter(token_hash=hash_token(token)).only(*PUBLIC_FIELDS).first()

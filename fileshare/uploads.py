@@ -1,0 +1,140 @@
+"""The upload handler of POST /api/fileshare/items: limits, hashing and sniffing while the body streams.
+
+Django's default handlers keep small files in memory and spool big ones to disk before
+anyone can look at them (the old portal checked the size only after the whole body had
+arrived). This handler is the only one installed on the upload view; it writes every byte
+straight to a temporary file, refuses the request as soon as the file passes
+FILESHARE_MAX_UPLOAD_SIZE or turns out to be of a refused type, and hashes as it goes.
+"""
+
+import contextlib
+import errno
+import hashlib
+import unicodedata
+
+from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from rest_framework import exceptions
+
+from agepar.api import InsufficientStorage, PayloadTooLarge
+from fileshare.sniff import SNIFF_BYTES, sniff
+
+FIELD = "file"
+# Room for the multipart framing around the file when Content-Length is checked before reading
+# anything; the form fields themselves are bounded by DATA_UPLOAD_MAX_MEMORY_SIZE.
+MULTIPART_FRAMING = 64 * 1024
+NAME_MAX = 255
+
+
+def too_large() -> PayloadTooLarge:
+    limit_mib = settings.FILESHARE_MAX_UPLOAD_SIZE / 1024**2
+    return PayloadTooLarge(f"O arquivo passa do limite de {limit_mib:g} MiB.", code="too_large")
+
+
+def unsupported(content_type: str) -> exceptions.UnsupportedMediaType:
+    return exceptions.UnsupportedMediaType(
+        content_type, detail="Tipo de arquivo não permitido.", code="unsupported_file_type")
+
+
+def clean_name(name: str) -> str:
+    """A display/download name: no path, no control or bidi characters, at most NAME_MAX characters."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    # Cc = control characters (NUL, newlines); Cf = format characters (RTL override, zero-width).
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    name = name.strip(" .")
+    if len(name) > NAME_MAX:
+        dot = name.rfind(".")
+        ext = name[dot:] if dot > 0 and len(name) - dot <= 16 else ""
+        name = name[: NAME_MAX - len(ext)].rstrip(" .") + ext
+    return name or "arquivo"
+
+
+class StreamingUploadHandler(FileUploadHandler):
+    """Accepts exactly one file in the field `file`; raises a DRF error (413/415/507/400) otherwise."""
+
+    # Bigger chunks mean fewer trips through the multipart parser (its cost dominates); memory stays bounded.
+    chunk_size = 1024 * 1024
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.FILESHARE_MAX_UPLOAD_SIZE
+        self.upload = None
+        self.complete = False
+        self.content_type = ""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # A declared length over the limit is refused before a single body byte is read.
+        overhead = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) + MULTIPART_FRAMING
+        if content_length and content_length > self.limit + overhead:
+            raise too_large()
+
+    def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
+        if field_name != FIELD or self.upload is not None:
+            self.discard()
+            raise exceptions.ValidationError({FIELD: ["Envie um único arquivo no campo 'file'."]}, code="one_file")
+        super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+        self.sniffed = False
+        try:
+            # Always on disk (FILE_UPLOAD_TEMP_DIR), whatever the size: memory use stays one chunk.
+            self.upload = TemporaryUploadedFile(clean_name(file_name), "application/octet-stream", 0, None)
+        except OSError as exc:
+            self._storage_error(exc)
+
+    def receive_data_chunk(self, raw_data, start):
+        self.size += len(raw_data)
+        if self.size > self.limit:
+            self.discard()
+            raise too_large()
+        if not self.sniffed:
+            self.head += raw_data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self._check_type(complete=False)
+        self.sha256.update(raw_data)
+        try:
+            self.upload.write(raw_data)
+        except OSError as exc:
+            self._storage_error(exc)
+        return None
+
+    def file_complete(self, file_size):
+        if not self.sniffed:
+            self._check_type(complete=True)
+        try:
+            self.upload.flush()
+        except OSError as exc:
+            self._storage_error(exc)
+        self.upload.seek(0)
+        self.upload.size = self.size
+        self.upload.content_type = self.content_type
+        self.upload.sha256 = self.sha256.hexdigest()
+        self.complete = True
+        return self.upload
+
+    def upload_interrupted(self):
+        # The body ended before the file did (the client went away): keep nothing.
+        self.discard()
+
+    def _check_type(self, *, complete: bool):
+        self.sniffed = True
+        self.content_type = sniff(self.head, self.upload.name, complete=complete)
+        if self.content_type not in settings.FILESHARE_ALLOWED_TYPES:
+            self.discard()
+            raise unsupported(self.content_type)
+
+    def _storage_error(self, exc: OSError):
+        self.discard()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage() from exc
+        raise exc
+
+    def discard(self):
+        """Close and delete the temporary file (a moved file is simply gone already)."""
+        if self.upload is not None:
+            with contextlib.suppress(OSError):
+                self.upload.close()
+            self.upload = None
+            self.complete = False

@@ -1,0 +1,139 @@
+"""Public share-link pages (/s/<token>) and the blob delivery shared with the owner API.
+
+Pages are plain Django views in Portuguese. Nothing here counts a download except the
+conditional UPDATE in services.item_count_download, run before any byte is sent.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods
+
+from agepar.request_info import client_ip
+from fileshare import selectors, services
+from fileshare.models import FileShareItem
+
+log = logging.getLogger(__name__)
+
+
+def _private(response):
+    # The token is in the URL: never leak it in a Referer, a shared cache or a search index.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _page(request, template: str, status: int = 200, **context):
+    response = _private(render(request, f"fileshare/{template}", context, status=status))
+    # The password form posts back here: with no-referrer the browser would send "Origin: null",
+    # which the CSRF check refuses. same-origin still keeps the token away from any other site.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _unavailable(request):
+    return _page(request, "unavailable.html", 410)
+
+
+def _is_available(item: FileShareItem) -> bool:
+    return item.status == "live"
+
+
+def _uses_presigned_urls(storage) -> bool:
+    return hasattr(storage, "bucket_name") and getattr(storage, "querystring_auth", False)
+
+
+def deliver(item: FileShareItem, *, take: Callable[[], bool]):
+    """The download response for `item`, or None when `take()` (the counter) refuses it.
+
+    Local files stream from disk through FileResponse; S3 answers with a short-lived
+    presigned URL that carries the same Content-Disposition and Content-Type.
+    """
+    storage = default_storage
+    if _uses_presigned_urls(storage):
+        if not take():
+            return None
+        url = storage.url(item.storage_name, parameters={
+            "ResponseContentDisposition": content_disposition_header(True, item.original_name),
+            "ResponseContentType": item.content_type,
+        })
+        return _private(HttpResponseRedirect(url))
+    try:
+        blob = storage.open(item.storage_name, "rb")
+    except FileNotFoundError:
+        log.error("fileshare: blob of item %s is missing", item.pk)
+        return None
+    if not take():
+        blob.close()
+        return None
+    response = FileResponse(blob, as_attachment=True, filename=item.original_name, content_type=item.content_type)
+    return _private(response)
+
+
+def _throttle_keys(request, token: str) -> list[tuple[str, int]]:
+    return [
+        (f"fileshare:pw:token:{services.hash_token(token)}", settings.FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN),
+        (f"fileshare:pw:ip:{client_ip(request) or 'unknown'}", settings.FILESHARE_PASSWORD_ATTEMPTS_PER_IP),
+    ]
+
+
+def _throttled(keys) -> bool:
+    counts = cache.get_many([key for key, _ in keys])
+    return any(counts.get(key, 0) >= limit for key, limit in keys)
+
+
+def _count_failure(keys) -> None:
+    for key, _ in keys:
+        cache.add(key, 0, timeout=settings.FILESHARE_PASSWORD_WINDOW)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr: start a new window
+            cache.set(key, 1, timeout=settings.FILESHARE_PASSWORD_WINDOW)
+
+
+@require_GET
+def share_page(request, token: str):
+    """Name, size, expiry and the download button. Counts nothing: link previews are harmless."""
+    item = selectors.item_by_token(token)
+    if item is None:
+        return _page(request, "not_found.html", 404)
+    if not _is_available(item):
+        return _unavailable(request)
+    return _page(request, "share.html", item=item, action=reverse("fileshare-public-download", args=[token]),
+                 remaining=None if item.max_downloads is None else item.max_downloads - item.downloads)
+
+
+@require_http_methods(["GET", "POST"])
+def share_download(request, token: str):
+    item = selectors.item_by_token(token)
+    if item is None:
+        return _page(request, "not_found.html", 404)
+    if not _is_available(item):
+        return _unavailable(request)
+    if item.has_password:
+        if request.method != "POST":
+            return _private(redirect("fileshare-public", token=token))
+        keys = _throttle_keys(request, token)
+        if _throttled(keys):
+            services.record_download_denied(item=item, reason="throttled", request=request)
+            response = _page(request, "throttled.html", 429)
+            response["Retry-After"] = str(settings.FILESHARE_PASSWORD_WINDOW)
+            return response
+        if not check_password(request.POST.get("password", ""), item.password):
+            _count_failure(keys)
+            services.record_download_denied(item=item, reason="wrong_password", request=request)
+            return _page(request, "share.html", 403, item=item, wrong_password=True,
+                         action=reverse("fileshare-public-download", args=[token]),
+                         remaining=None if item.max_downloads is None else item.max_downloads - item.downloads)
+    response = deliver(item, take=lambda: services.item_count_download(item=item, request=request, via="public"))
+    return response if response is not None else _unavailable(request)

@@ -1,0 +1,230 @@
+"""Automations and submissions API (API.md): thin views over submissions.services and selectors."""
+
+import json
+import re
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import ADMIN, has_role
+from agepar.api import Conflict, PayloadTooLarge
+from submissions import automations, selectors, services
+from submissions.models import Submission
+from submissions.payloads import json_schema
+
+TAGS = ["submissions"]
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+
+
+class MissingRole(exceptions.PermissionDenied):
+    default_detail = "Você não tem o papel necessário para esta automação."
+    default_code = "missing_role"
+
+
+# --- serializers ------------------------------------------------------------------------------------
+
+class AutomationSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    version = serializers.CharField()
+    title = serializers.CharField()
+    payload_schema = serializers.JSONField(help_text="JSON Schema of the payload")
+
+
+class ActorSerializer(serializers.Serializer):
+    # The snapshot taken when the submission was made (what the person was called at the time).
+    id = serializers.IntegerField(source="actor_id")
+    nome = serializers.CharField(source="actor_nome")
+    email = serializers.CharField(source="actor_email")
+    cpf = serializers.CharField(source="actor_cpf", allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["cpf"] = data["cpf"] or None
+        return data
+
+
+class SubmissionSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    version = serializers.CharField()
+    status = serializers.ChoiceField(choices=Submission.Status.choices)
+    error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    actor = ActorSerializer(source="*")
+
+
+class SubmissionSerializer(SubmissionSummarySerializer):
+    payload = serializers.JSONField()
+    result = serializers.JSONField(allow_null=True)
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=64)
+    payload = serializers.DictField(help_text="Validated by the automation's payload_schema (GET /api/automations).")
+
+
+class SubmissionFilterSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["own", "all"], default="own")
+    fields = serializers.ChoiceField(choices=["summary", "full"], default="summary")
+    kind = serializers.CharField(max_length=64, required=False)
+    status = serializers.ChoiceField(choices=Submission.Status.values, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+class AutomationListApi(APIView):
+    @extend_schema(tags=TAGS, responses=AutomationSerializer(many=True),
+                   summary="Automations the caller may run, with the JSON Schema of their payload")
+    def get(self, request):
+        data = [{"kind": a.kind, "version": a.version, "title": a.title,
+                 "payload_schema": json_schema(a.payload_serializer())}
+                for a in automations.all_automations().values() if a.allowed(request.user)]
+        return Response(AutomationSerializer(data, many=True).data)
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise exceptions.ValidationError({"Idempotency-Key": ["Use de 1 a 128 caracteres ASCII visíveis."]})
+    return key
+
+
+class SubmissionListCreateApi(GenericAPIView):
+    serializer_class = SubmissionSerializer
+    queryset = Submission.objects.none()  # schema generation only; get() reads through the selector
+
+    @extend_schema(
+        tags=TAGS, summary="The caller's submissions (scope=all for admin/controle/auditor), newest first",
+        parameters=[SubmissionFilterSerializer],
+        responses=SubmissionSummarySerializer(many=True),  # fields=full adds payload and result
+        description="Without `fields=full` the items carry no `payload` and `result`.",
+    )
+    def get(self, request):
+        filters = SubmissionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        all_actors = params["scope"] == "all"
+        if all_actors and not selectors.can_see_all(request.user):
+            raise exceptions.PermissionDenied("Apenas admin, controle e auditor podem ver todas as submissões.",
+                                              code="missing_role")
+        full = params["fields"] == "full"
+        qs = selectors.submission_list(
+            user=request.user, all_actors=all_actors, full=full, kind=params.get("kind"),
+            status=params.get("status"), created_after=params.get("created_after"),
+            created_before=params.get("created_before"),
+        )
+        page = self.paginate_queryset(qs)
+        output = SubmissionSerializer if full else SubmissionSummarySerializer
+        return self.get_paginated_response(output(page, many=True).data)
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: its CSRF check parses the body, which is exactly what a huge one must avoid.
+        if request.method == "POST":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.SUBMISSIONS_MAX_PAYLOAD_SIZE:
+                raise PayloadTooLarge
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=TAGS, summary="Run an automation",
+        request=SubmissionCreateSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Retrying with the same key returns the first submission (200).")],
+        responses={201: SubmissionSerializer, 200: SubmissionSerializer,
+                   400: OpenApiResponse(description="Invalid kind or payload (field errors in `errors`)"),
+                   403: OpenApiResponse(description="Missing role for this automation"),
+                   409: OpenApiResponse(description="Idempotency-Key reused for a different request"),
+                   413: OpenApiResponse(description="Payload too large")},
+    )
+    def post(self, request):
+        key = _idempotency_key(request)
+        body = SubmissionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        kind = body.validated_data["kind"]
+        automation = automations.get(kind)
+        if automation is None:
+            raise exceptions.ValidationError({"kind": ["Automação desconhecida."]}, code="unknown_kind")
+        if not automation.allowed(request.user):
+            raise MissingRole
+        payload = automation.payload_serializer(data=body.validated_data["payload"])
+        if not payload.is_valid():
+            raise exceptions.ValidationError({"payload": payload.errors})
+        document = payload.data  # JSON-ready (dates as YYYY-MM-DD)
+        if len(json.dumps(document, ensure_ascii=False).encode()) > settings.SUBMISSIONS_MAX_PAYLOAD_SIZE:
+            raise PayloadTooLarge
+        try:
+            outcome = services.submission_create(actor=request.user, kind=kind, payload=dict(document),
+                                                 idempotency_key=key, request=request)
+        except services.IdempotencyKeyReused:
+            raise Conflict("Esta Idempotency-Key já foi usada para outra requisição.",
+                           code="idempotency_key_reused") from None
+        return Response(SubmissionSerializer(outcome.submission).data,
+                        status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
+
+
+def _visible(request, pk) -> Submission:
+    submission = selectors.submission_for(user=request.user, submission_id=pk)
+    if submission is None:
+        raise exceptions.NotFound
+    return submission
+
+
+class SubmissionDetailApi(APIView):
+    @extend_schema(tags=TAGS, summary="One submission", responses=SubmissionSerializer)
+    def get(self, request, pk: int):
+        return Response(SubmissionSerializer(_visible(request, pk)).data)
+
+
+class SubmissionRetryApi(APIView):
+    @extend_schema(tags=TAGS, summary="Queue a failed submission again", request=None,
+                   responses={200: SubmissionSerializer,
+                              409: OpenApiResponse(description="Only a submission in `error` can be retried")})
+    def post(self, request, pk: int):
+        submission = _visible(request, pk)
+        automation = automations.get(submission.kind)
+        if automation is None:
+            raise Conflict("Esta automação não está mais disponível.", code="automation_unavailable")
+        # The author retries while they still hold the role; the admin role may retry anyone's.
+        mine = submission.actor_id == request.user.pk
+        if not (has_role(request.user, ADMIN) or (mine and automation.allowed(request.user))):
+            raise MissingRole
+        try:
+            submission = services.submission_retry(submission=submission, actor=request.user, request=request)
+        except services.InvalidTransition:
+            raise Conflict("Só é possível reenfileirar uma submissão com erro.", code="invalid_state") from None
+        return Response(SubmissionSerializer(submission).data)
+
+
+class SubmissionResultApi(APIView):
+    @extend_schema(tags=TAGS, summary="Download the result (an attachment)",
+                   responses={(200, "application/json"): OpenApiTypes.OBJECT,
+                              409: OpenApiResponse(description="The submission is not done")})
+    def get(self, request, pk: int):
+        submission = _visible(request, pk)
+        if submission.status != Submission.Status.DONE:
+            raise Conflict("O resultado só fica disponível quando a submissão está concluída.", code="not_done")
+        automation = automations.get(submission.kind)
+        filename = automation.result_filename(submission) if automation else f"{submission.kind}-{submission.pk}.json"
+        response = HttpResponse(json.dumps(submission.result, ensure_ascii=False, indent=2).encode(),
+                                content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+

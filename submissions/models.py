@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Submission(models.Model):
+    """One run of an automation: what was asked, by whom, and how it ended.
+
+    Rows change state only through submissions.services (one conditional UPDATE per
+    transition); the worker's lease (`lease_expires_at`) lets a crashed run be found and
+    requeued.
+
+    `actor` is PROTECT: a submission is the record of something a person asked for, and
+    ownership (who may read it) is decided by this key, never by the CPF/e-mail snapshot
+    (the old portal matched two CPF-less users to each other). Deleting a user who has
+    submissions is therefore refused; deactivate the account instead, or prune the
+    submissions first. The snapshot columns keep what the person was called at the time.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "na fila"
+        RUNNING = "running", "em execução"
+        DONE = "done", "concluída"
+        ERROR = "error", "erro"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField("automação", max_length=64)
+    version = models.CharField("versão", max_length=32)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="autor", on_delete=models.PROTECT,
+                              related_name="submissions")
+    actor_cpf = models.CharField("CPF do autor", max_length=11, blank=True, default="")
+    actor_nome = models.CharField("nome do autor", max_length=200, blank=True, default="")
+    actor_email = models.CharField("e-mail do autor", max_length=254, blank=True, default="")
+    payload = models.JSONField("dados enviados")
+    status = models.CharField("situação", max_length=8, choices=Status.choices, default=Status.QUEUED)
+    result = models.JSONField("resultado", null=True, blank=True)
+    error = models.TextField("erro", blank=True, default="")
+    attempts = models.PositiveIntegerField("tentativas", default=0)
+    created_at = models.DateTimeField("criada em", auto_now_add=True)
+    updated_at = models.DateTimeField("atualizada em", auto_now=True)
+    started_at = models.DateTimeField("iniciada em", null=True, blank=True)
+    finished_at = models.DateTimeField("finalizada em", null=True, blank=True)
+    lease_expires_at = models.DateTimeField("reserva expira em", null=True, blank=True)
+    idempotency_key = models.CharField("chave de idempotência", max_length=128, null=True, blank=True)
+    deleted_at = models.DateTimeField("excluída em", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "submissão"
+        verbose_name_plural = "submissões"
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "error"]),
+                                   name="submissions_submission_status_valid"),
+            models.UniqueConstraint(fields=["actor", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="submissions_submission_idempotency_key"),
+        ]
+        # Lists are newest first by id; each filter column gets (column, id) so a page is an index seek.
+        indexes = [
+            models.Index(fields=["actor", "-id"], name="submission_actor_id"),
+            models.Index(fields=["kind", "-id"], name="submission_kind_id"),
+            models.Index(fields=["status", "-id"], name="submission_status_id"),
+            # Admin search: exact CPF, e-mail prefix (stored lower-case; the opclass makes LIKE 'x%'
+            # indexable on PostgreSQL whatever the collation, and is ignored by SQLite).
+            models.Index(fields=["actor_cpf"], name="submission_actor_cpf"),
+            models.Index(fields=["actor_email"], name="submission_actor_email", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["created_at"], name="submission_created_at"),
+            # Small partial indexes: rows waiting to run, and running rows by lease for requeue_stale.
+            models.Index(fields=["id"], name="submission_queued", condition=Q(status="queued")),
+            models.Index(fields=["lease_expires_at"], name="submission_running_lease", condition=Q(status="running")),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"

@@ -1,0 +1,40 @@
+"""Reads of submissions: the caller's own rows unless they hold an oversight role."""
+
+from django.db.models import QuerySet
+
+from accounts.roles import OVERSIGHT, has_role
+from submissions.models import Submission
+
+LIST_FIELDS = ("id", "kind", "version", "status", "error", "attempts", "created_at", "updated_at", "started_at",
+               "finished_at", "actor_id", "actor_nome", "actor_email", "actor_cpf")
+FULL_FIELDS = (*LIST_FIELDS, "payload", "result")
+
+
+def can_see_all(user) -> bool:
+    return has_role(user, *OVERSIGHT)
+
+
+def submission_list(*, user, all_actors: bool = False, full: bool = False, kind: str | None = None,
+                    status: str | None = None, created_after=None, created_before=None) -> QuerySet:
+    """Newest first (the cursor paginator orders by -id); every filter is a WHERE clause."""
+    qs = Submission.objects.filter(deleted_at__isnull=True)
+    if not all_actors:
+        qs = qs.filter(actor=user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    if created_after:
+        qs = qs.filter(created_at__gte=created_after)
+    if created_before:
+        qs = qs.filter(created_at__lt=created_before)
+    # payload/result can be large: a list reads them only when asked.
+    return qs.only(*(FULL_FIELDS if full else LIST_FIELDS))
+
+
+def submission_for(*, user, submission_id: int) -> Submission | None:
+    """The submission if the user may see it: its author, or an oversight role. None otherwise (→ 404)."""
+    qs = Submission.objects.filter(pk=submission_id, deleted_at__isnull=True)
+    if not can_see_all(user):
+        qs = qs.filter(actor=user)
+    return qs.first()

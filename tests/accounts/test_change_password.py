@@ -1,0 +1,80 @@
+"""POST /api/auth/change-password."""
+
+import pytest
+
+from accounts.models import Session
+from audits.models import AuditEvent
+from tests.accounts.conftest import api_login
+from tests.conftest import make_client
+from tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+URL = "/api/auth/change-password"
+NEW = "Nova-Senha-Bem-Forte-2026"
+
+
+def _change(client, new=NEW, current=DEFAULT_PASSWORD):
+    return client.post(URL, {"current_password": current, "new_password": new}, format="json")
+
+
+def test_keeps_this_session_and_kills_the_others(owner, signed_in):
+    # Must show 10 (sessions).
+    here, elsewhere = signed_in(owner), signed_in(owner)
+    here_id = next(r["id"] for r in here.get("/api/auth/sessions").json()["results"] if r["current"])
+    owner.must_change_password = True
+    owner.save()
+    assert _change(here).status_code == 204
+    assert here.get("/api/me").status_code == 200
+    assert next(r["id"] for r in here.get("/api/auth/sessions").json()["results"] if r["current"]) == here_id
+    assert elsewhere.get("/api/me").status_code == 401
+    owner.refresh_from_db()
+    assert owner.check_password(NEW) and not owner.must_change_password
+    assert api_login(make_client(), owner.email, NEW).status_code == 200
+    assert api_login(make_client(), owner.email, DEFAULT_PASSWORD).status_code == 400
+    event = AuditEvent.objects.get(action="auth.password_changed")
+    assert event.details == {"sessions_revoked": 1}
+    assert NEW not in str(AuditEvent.objects.values_list("details", flat=True))
+
+
+@pytest.mark.parametrize(("new", "fragment"), [
+    ("Minha-senha-comprida-52998224725-ok", "CPF"),
+    ("Minha-senha-comprida-529.982.247-25", "CPF"),
+    ("{email}-Senha-Longa-1", "e-mail"),
+    ("X-{local}-Senha-Muito-Longa-1", "e-mail"),
+    ("Senha-Longa-da-DONA-1234", "nome"),
+    ("curta1", None),
+])
+def test_the_policy_rejects_personal_data_and_weak_passwords(owner, signed_in, new, fragment):
+    # Must show 10 (policy).
+    client = signed_in(owner)
+    new = new.format(email=owner.email, local=owner.email.split("@")[0])
+    response = _change(client, new)
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body["errors"]) == {"new_password"}
+    if fragment:
+        assert any(fragment in message for message in body["errors"]["new_password"])
+    owner.refresh_from_db()
+    assert owner.check_password(DEFAULT_PASSWORD)
+    assert Session.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_a_wrong_current_password_changes_nothing(owner, signed_in):
+    here, elsewhere = signed_in(owner), signed_in(owner)
+    response = _change(here, current="nao-e-esta")
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"current_password"}
+    assert elsewhere.get("/api/me").status_code == 200
+
+
+def test_anonymous_gets_401(anon_client):
+    assert _change(anon_client).status_code == 401
+
+
+@pytest.mark.parametrize(("persona", "user"), [("owner_client", "owner"), ("other_client", "other_user"),
+                                              ("staff_client", "staff")])
+def test_each_persona_changes_only_their_own_password(request, persona, user, owner, other_user, staff):
+    client, who = request.getfixturevalue(persona), request.getfixturevalue(user)
+    assert _change(client).status_code == 204
+    for person in (owner, other_user, staff):
+        person.refresh_from_db()
+        assert person.check_password(NEW) is (person == who)

@@ -1,0 +1,156 @@
+"""The session engine: idle timeout, absolute lifetime, few writes, async API, cookie flags."""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib import auth
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Session
+from accounts.sessions import SessionStore
+from tests.accounts.conftest import api_login, moved_clock
+from tests.conftest import make_client
+
+pytestmark = pytest.mark.django_db
+H = timedelta(hours=1)
+
+
+def _status_at(client, delta):
+    with moved_clock(delta):
+        return client.get("/api/me").status_code
+
+
+def test_an_idle_session_dies_after_the_idle_timeout(owner, signed_in):
+    # Must show 3 (idle).
+    client = signed_in(owner)
+    assert _status_at(client, 8 * H - timedelta(minutes=2)) == 200
+    # That request counted as activity: idle time runs from it.
+    assert _status_at(client, 11 * H) == 200
+    idle = signed_in(owner)
+    assert _status_at(idle, 8 * H + timedelta(seconds=1)) == 401
+
+
+def test_an_active_session_still_ends_at_its_absolute_lifetime(owner, signed_in):
+    # Must show 3 (absolute): activity every 7 h keeps it from idling, not from ending.
+    client = signed_in(owner)
+    assert [_status_at(client, n * H) for n in (7, 11)] == [200, 200]
+    assert _status_at(client, 12 * H + timedelta(seconds=1)) == 401
+
+
+def test_remember_me_extends_only_the_absolute_lifetime(owner, signed_in):
+    client = signed_in(owner, remember_me=True)
+    assert [_status_at(client, n * H) for n in (7, 14, 21)] == [200, 200, 200]
+    # Still 8 h of idleness kill it.
+    assert _status_at(client, 29 * H + timedelta(seconds=1)) == 401
+    row = Session.objects.get()
+    assert row.absolute_expires_at - row.created_at == timedelta(days=30)
+    active = signed_in(owner, remember_me=True)
+    for hours in range(7, 30 * 24, 7):
+        assert _status_at(active, hours * H) == 200
+    assert _status_at(active, 30 * 24 * H + timedelta(seconds=1)) == 401
+
+
+def test_the_cookie_lives_as_long_as_the_absolute_lifetime(owner):
+    client = make_client()
+    api_login(client, owner.email)
+    assert int(client.cookies[settings.SESSION_COOKIE_NAME]["max-age"]) in range(12 * 3600 - 5, 12 * 3600 + 1)
+    api_login(client, owner.email, remember_me=True)
+    assert int(client.cookies[settings.SESSION_COOKIE_NAME]["max-age"]) > 29 * 24 * 3600
+
+
+def test_an_authenticated_get_is_one_query_for_session_and_user_and_writes_nothing(owner, signed_in):
+    # Must show 7.
+    client = signed_in(owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/me").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    # One SELECT joins session and user; the second reads the current roles for the response.
+    assert len(sql) == 2, sql
+    assert "accounts_session" in sql[0] and "accounts_user" in sql[0]
+    assert not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in sql)
+
+    with moved_clock(timedelta(seconds=61)), CaptureQueriesContext(connection) as queries:
+        client.get("/api/me")
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1 and "last_seen_at" in updates[0]
+    row = Session.objects.get()
+    assert row.last_seen_at > row.created_at
+
+
+def test_the_async_session_api_stores_user_ip_and_user_agent(owner):
+    # Must show 9.
+    owner.groups.create(name="ferias")
+
+    async def sign_in():
+        store = SessionStore(ip="203.0.113.4", user_agent="AsyncClient/1")
+        await store.aset(auth.SESSION_KEY, str(owner.pk))
+        await store.aset(auth.BACKEND_SESSION_KEY, settings.AUTHENTICATION_BACKENDS[-1])
+        await store.aset(auth.HASH_SESSION_KEY, owner.get_session_auth_hash())
+        await store.acreate()
+        return store.session_key, store
+
+    key, store = async_to_sync(sign_in)()
+    row = Session.objects.get()
+    assert (row.user, row.ip, row.user_agent, row.roles) == (owner, "203.0.113.4", "AsyncClient/1", ["ferias"])
+    assert store.public_id == row.public_id
+
+    async def load_and_bind():
+        anonymous = SessionStore(ip="203.0.113.5", user_agent="AsyncClient/2")
+        await anonymous.aset("x", 1)
+        await anonymous.asave()
+        await anonymous.aset(auth.SESSION_KEY, str(owner.pk))
+        await anonymous.asave()
+        reloaded = SessionStore(key)
+        return await reloaded.aget(auth.SESSION_KEY), anonymous.public_id
+
+    user_id, second = async_to_sync(load_and_bind)()
+    assert user_id == str(owner.pk)
+    assert Session.objects.get(public_id=second).user == owner
+
+
+def test_a_store_without_request_information_still_works(owner):
+    # The test client's force_login builds a store with no request: no IP, no user agent.
+    client = make_client(owner)
+    assert client.get("/api/me").status_code == 200
+    assert Session.objects.values_list("ip", "user_agent").get() == (None, "")
+
+
+def test_the_session_cookie_in_production_settings(owner):
+    # Must show 8: the test settings are the production settings (DEBUG off, secure cookies).
+    assert not settings.DEBUG and settings.SESSION_COOKIE_SECURE
+    client = make_client()
+    response = api_login(client, owner.email)
+    header = response.cookies[settings.SESSION_COOKIE_NAME].output()
+    assert header.startswith("Set-Cookie: __Host-sessionid=")
+    parts = {part.strip().split("=")[0].lower(): part.strip() for part in header.split(";")}
+    assert {"secure", "httponly", "path", "samesite"} <= set(parts)
+    assert parts["path"] == "Path=/" and parts["samesite"] == "SameSite=Lax"
+    assert "domain" not in parts
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_session_cookie_from_a_real_production_server(owner, tmp_path):
+    import requests
+    from django.contrib.auth.hashers import make_password
+
+    from tests.live import gunicorn
+
+    # The server runs the production hashers (Argon2), not the tests' fast MD5.
+    owner.password = make_password("S3nha-de-teste-forte", hasher="argon2")
+    owner.save()
+
+    with gunicorn(tmp_path, SESSION_COOKIE_SECURE="1", CSRF_COOKIE_SECURE="0") as base:
+        http = requests.Session()
+        token = http.get(f"{base}/api/auth/csrf", timeout=10).json()["csrfToken"]
+        response = http.post(f"{base}/api/auth/login", json={"identifier": owner.email,
+                                                             "password": "S3nha-de-teste-forte"},
+                             headers={"X-CSRFToken": token}, timeout=10)
+    assert response.status_code == 200, response.text
+    header = [v for k, v in response.raw.headers.items() if k.lower() == "set-cookie" and "sessionid" in v][0]
+    assert header.startswith("__Host-sessionid=")
+    flags = {part.strip().lower() for part in header.split(";")}
+    assert {"secure", "httponly", "path=/", "samesite=lax"} <= flags

@@ -1,0 +1,110 @@
+"""/api/health during a database outage: 503 quickly (not 500, not hanging), 200 again within a few
+seconds of the database coming back — issue 7 item 4.
+
+gunicorn (deploy config, connection pool on) reaches PostgreSQL through a TCP proxy the test cuts,
+so the outage is real for the application while the shared server keeps running.
+"""
+
+import time
+
+import pytest
+import requests
+from django.db import connection
+
+from tests import live
+from tests.ops.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+HEALTH_TIMEOUT = 2
+APPLICATION_NAME = "agepar-health-outage-test"
+
+
+def _health(base: str) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    response = requests.get(f"{base}/api/health", timeout=HEALTH_TIMEOUT + 20)
+    return response.status_code, response.json(), time.monotonic() - started
+
+
+def _outage_answers(base: str, *, seconds: float, expected_error: str | None = None) -> list[float]:
+    """Poll health for a while: every answer must be a prompt, well-formed 503 naming the database."""
+    durations = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, body, took = _health(base)
+        assert status == 503, body
+        assert body["status"] == "error"
+        assert body["checks"]["database"]["ok"] is False
+        assert body["checks"]["storage"]["ok"] is True
+        if expected_error:
+            assert body["checks"]["database"]["error"] == expected_error
+        durations.append(took)
+        time.sleep(0.3)
+    assert max(durations) < HEALTH_TIMEOUT + 1.5, durations
+    print(f"{len(durations)} answers during the outage, all 503, slowest {max(durations):.2f}s")  # noqa: T201
+    return durations
+
+
+def _seconds_to_recovery(base: str, *, limit: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        status, body, _ = _health(base)
+        if status == 200:
+            assert body["checks"]["database"]["ok"] is True
+            recovered = time.monotonic() - started
+            print(f"/api/health 200 again {recovered:.1f}s after the database came back")  # noqa: T201 (shown with -s)
+            return recovered
+        assert status == 503, body
+        time.sleep(0.2)
+    pytest.fail(f"/api/health still not 200 {limit}s after the database came back")
+
+
+@pytest.fixture
+def proxied_server(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the outage is cut between gunicorn and the PostgreSQL server")
+    s = connection.settings_dict
+    proxy = TcpProxy(s["HOST"] or "127.0.0.1", int(s["PORT"] or 5432))
+    proxy.up()
+    url = live.test_database_url().replace(f":{s['PORT'] or 5432}/", f":{proxy.port}/")
+    url += f"?application_name={APPLICATION_NAME}"
+    try:
+        with live.gunicorn(tmp_path, HEALTH_TIMEOUT=str(HEALTH_TIMEOUT), DATABASE_URL=url) as base:
+            yield proxy, base
+    finally:
+        proxy.down()
+        _wait_for_backends_to_exit()
+
+
+def _wait_for_backends_to_exit() -> None:
+    # The proxied sessions end a moment after their sockets close; the test database is dropped
+    # at the end of the run and PostgreSQL refuses while other sessions are still attached.
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME])
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+
+
+def test_health_answers_503_while_the_database_refuses_connections_and_200_soon_after(proxied_server):
+    proxy, base = proxied_server
+    assert _health(base)[0] == 200
+
+    proxy.down()  # every pooled connection reset, new ones refused
+    _outage_answers(base, seconds=6)
+
+    proxy.up()
+    assert _seconds_to_recovery(base, limit=10) < 10
+
+
+def test_health_answers_503_in_time_while_the_database_hangs_and_200_soon_after(proxied_server):
+    proxy, base = proxied_server
+    assert _health(base)[0] == 200
+
+    proxy.hang()  # connections accepted, never answered: the probe must not hang the request
+    _outage_answers(base, seconds=6, expected_error="timeout")
+
+    proxy.up()
+    assert _seconds_to_recovery(base, limit=15) < 15
