@@ -1,4 +1,3 @@
-import datetime as dt
 
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
@@ -41,22 +40,17 @@ class UserSerializer(serializers.Serializer):
         return user_roles(user)
 
 
-def _utc(**kwargs):
-    # API.md: timestamps in UTC, whatever TIME_ZONE the admin displays in.
-    return serializers.DateTimeField(default_timezone=dt.UTC, **kwargs)
-
-
 class SessionSerializer(serializers.Serializer):
     """A session as its owner sees it; `id` is the public id, never the cookie key."""
 
     id = serializers.UUIDField(source="public_id")
-    created_at = _utc()
-    last_seen_at = _utc()
-    expires_at = _utc(source="expire_date")
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(source="expire_date")
     ip = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField()
     current = serializers.SerializerMethodField()
-    revoked_at = _utc(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
 
     def get_current(self, session) -> bool:
         return session["id"] == self.context["current_pk"]

@@ -1,8 +1,10 @@
+import datetime as dt
 import logging
 import re
 import time
 import uuid
 
+from django.utils import timezone
 from django.utils.functional import empty
 
 access_log = logging.getLogger("agepar.access")
@@ -46,3 +48,16 @@ class RequestIdMiddleware:
             },
         )
         return response
+
+
+class ApiUtcMiddleware:
+    """API.md promises UTC timestamps; the admin and public pages keep TIME_ZONE (America/Sao_Paulo)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        with timezone.override(dt.UTC):
+            return self.get_response(request)

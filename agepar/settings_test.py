@@ -9,7 +9,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="agepar-test-"))
 
 from agepar.settings import *  # noqa: E402,F403
-from agepar.settings import DATABASES, PASSWORD_HASHERS, VAR_DIR  # noqa: E402
+from agepar.settings import DATABASES, PASSWORD_HASHERS, STORAGES, VAR_DIR  # noqa: E402
 
 # Argon2 stays configured (tests that check hashing ask for it); MD5 first only makes tests fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
@@ -24,3 +24,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # Tasks run inline in tests; the tests of the real worker start `db_worker` processes themselves.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# Pages render static URLs; the production manifest storage would need a collectstatic run first.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -1,5 +1,6 @@
 """Error pages: JSON under /api/, Django's HTML pages elsewhere (admin, public share pages)."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
@@ -22,6 +23,9 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        # Django files a body over DATA_UPLOAD_MAX_MEMORY_SIZE under "suspicious" (400); it is a 413.
+        return JsonResponse({"detail": "O conteúdo enviado é grande demais.", "code": "too_large"}, status=413)
     if _is_api(request):
         return JsonResponse({"detail": "Requisição inválida.", "code": "bad_request"}, status=400)
     return defaults.bad_request(request, exception)

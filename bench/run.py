@@ -3,13 +3,15 @@
     .venv/bin/python bench/run.py [--quick] [--reuse] [--only lists,throughput,...] [--runs 3]
 
 Creates the database named by BENCH_DATABASE_URL (dropped first unless --reuse), migrates,
-seeds 1M audit events, 1M submissions, 100k sessions and 100k shares (--quick: 20k/20k/5k/5k),
+seeds 1M audit events, 1M submissions, 100k sessions and 100k shares (--quick: 20k/20k/5k/5k)
+or clones them from `<name>_seeded` when that template matches (see create_database),
 starts the app and the floor under gunicorn with the same worker count, runs the suites and
 writes bench/results/<stamp>.json, bench/results/latest.{json,md} and the results section of
 docs/BENCHMARKS.md. Each figure is printed next to its baseline as soon as it is measured.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -62,13 +64,40 @@ def _admin_url(database_url: str, name: str) -> str:
     return database_url.rsplit("/", 1)[0] + "/" + name
 
 
-def recreate_database(database_url: str) -> None:
+def _dataset_key(sizes: dict) -> str:
+    """What a seeded copy depends on: the sizes, the seeder and every migration."""
+    digest = hashlib.sha256(json.dumps(sizes, sort_keys=True).encode())
+    for path in sorted([*ROOT.glob("*/migrations/0*.py"), ROOT / "agepar/management/commands/bench_seed.py"]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def create_database(ctx, database_url: str, sizes: dict) -> None:
+    """Drop and create the bench database: cloned from a seeded template when one matches, else seeded.
+
+    The template (`<name>_seeded`) makes a rerun start in seconds; it is rebuilt whenever the
+    sizes, the seeder or a migration change. The first run pays the full seed.
+    """
     import psycopg
 
     name = urlsplit(database_url).path.lstrip("/")
+    template, key = f"{name}_seeded", _dataset_key(sizes)
     with psycopg.connect(_admin_url(database_url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        found = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                             [template]).fetchone()
+        if found and found[0] == key:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            print(f"database cloned from {template}", flush=True)
+            return
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+    ctx.manage("migrate", "--noinput", "-v0")
+    _, out = ctx.manage("bench_seed", *[f"--{k}={v}" for k, v in sizes.items()])
+    print(out, end="", flush=True)
+    with psycopg.connect(_admin_url(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
+        conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{key}'")
 
 
 def machine(database_url: str) -> dict:
@@ -137,12 +166,9 @@ def main():
     ctx = Context(args, env, work, database_url, sizes)
     if not args.reuse:
         started = time.perf_counter()
-        recreate_database(database_url)
-        ctx.manage("migrate", "--noinput", "-v0")
-        seconds, out = ctx.manage("bench_seed", *[f"--{k}={v}" for k, v in sizes.items()])
-        print(out, end="")
+        create_database(ctx, database_url, sizes)
         meta["seed_seconds"] = time.perf_counter() - started
-        print(f"database created, migrated and seeded in {meta['seed_seconds']:.0f} s", flush=True)
+        print(f"database ready in {meta['seed_seconds']:.0f} s", flush=True)
     ctx.manage("collectstatic", "--noinput", "-v0")  # the admin pages need the manifest (DEBUG off)
     meta["machine"] = machine(database_url)
 

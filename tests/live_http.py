@@ -6,15 +6,10 @@ from django.test.testcases import QuietWSGIRequestHandler
 
 @pytest.fixture
 def plain_http(settings):
-    """Cookies a client keeps over http://127.0.0.1: not Secure, so no __Host- prefix either.
-
-    Static files are served by the live server from the apps (no collectstatic, no manifest).
-    """
+    """Cookies a client keeps over http://127.0.0.1: not Secure, so no __Host- prefix either.    """
     settings.SESSION_COOKIE_SECURE = False
     settings.SESSION_COOKIE_NAME = "sessionid"
     settings.CSRF_COOKIE_SECURE = False
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
 @pytest.fixture

@@ -52,9 +52,3 @@ def signed_in():
         return client
     return factory
 
-
-@pytest.fixture(autouse=True)
-def _plain_static(settings, _upload_root):
-    # Admin pages render static URLs; the manifest storage needs a collectstatic run first.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -53,3 +53,17 @@ def test_exception_handler_shapes_validation_errors():
     assert response.status_code == 400
     assert response.data["code"] == "invalid"
     assert list(response.data["errors"]) == ["quantidade"]
+
+
+def test_api_timestamps_are_utc(owner_client):
+    # API.md: ISO 8601 with offset, in UTC — while the admin shows America/Sao_Paulo.
+    body = owner_client.get("/api/auth/sessions").json()
+    sessions = body["results"] if isinstance(body, dict) else body
+    assert sessions and all(s["created_at"].endswith(("Z", "+00:00")) for s in sessions)
+
+
+def test_a_body_over_the_memory_limit_is_a_json_413(owner_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    # DRF parses JSON from the raw stream, so the limit is enforced by our parser, before reading.
+    response = owner_client.post("/api/auth/change-password", {"current_password": "a" * 4096}, format="json")
+    assert_error(response, 413, "too_large")

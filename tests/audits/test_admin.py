@@ -17,13 +17,6 @@ CHANGELIST = "/admin/audits/auditevent/"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings):
-    # Admin pages render static URLs; the manifest storage needs a collectstatic run first.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-
-
 @pytest.fixture
 def admin_client(staff):
     client = Client()

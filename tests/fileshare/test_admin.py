@@ -12,13 +12,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:fileshare_fileshareitem_changelist")
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_files(settings):
-    # The production manifest storage needs collectstatic; admin pages only need the names here.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-
-
 @pytest.fixture
 def admin_browser(client, staff):
     client.force_login(staff)

@@ -14,13 +14,6 @@ from tests.submissions.helpers import make_submission
 URL = "/admin/submissions/submission/"
 
 
-@pytest.fixture(autouse=True)
-def _plain_static(settings, _upload_root):
-    # Admin pages render static URLs; the manifest storage needs a collectstatic run first.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-
-
 @pytest.fixture
 def admin_client(staff):
     client = Client()
