@@ -1,6 +1,9 @@
 """Error pages: JSON under /api/, Django's HTML pages elsewhere (admin, public share pages)."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
@@ -16,7 +19,22 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def _database_unavailable() -> bool:
+    # Django calls handler500 from inside its `except` block, so the exception is still at hand.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    # psycopg's pool raises PoolTimeout (not a DatabaseError) when no connection comes back in time.
+    return type(exc).__name__ == "PoolTimeout" and not isinstance(exc, DatabaseError)
+
+
 def server_error(request):
+    if _database_unavailable():
+        # The database is down or restarting: a retryable 503, not a 500 that looks like a bug.
+        response = JsonResponse({"detail": "Serviço temporariamente indisponível. Tente novamente em instantes.",
+                                 "code": "database_unavailable"}, status=503)
+        response["Retry-After"] = "5"
+        return response
     if _is_api(request):
         return JsonResponse({"detail": "Erro interno do servidor.", "code": "server_error"}, status=500)
     return defaults.server_error(request)

@@ -51,6 +51,13 @@ def staff(db):
 
 
 @pytest.fixture
+def admin_client(client, staff):
+    """Django's test client signed in as the staff persona, for the admin pages."""
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def anon_client(db):
     return make_client()
 

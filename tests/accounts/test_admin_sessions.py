@@ -14,12 +14,6 @@ USERS = "/admin/accounts/user/"
 
 
 @pytest.fixture
-def admin_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def two_sessions(owner, signed_in):
     laptop = signed_in(owner, HTTP_USER_AGENT="Laptop/1", REMOTE_ADDR="198.51.100.1")
     phone = signed_in(owner, HTTP_USER_AGENT="Phone/1", REMOTE_ADDR="198.51.100.2")

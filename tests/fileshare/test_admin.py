@@ -13,12 +13,6 @@ CHANGELIST = reverse("admin:fileshare_fileshareitem_changelist")
 
 
 @pytest.fixture
-def admin_browser(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def items(owner_client):
     live = upload(owner_client, name="vivo.pdf").json()
     expired = upload(owner_client, name="velho.pdf").json()
@@ -29,40 +23,40 @@ def items(owner_client):
 
 
 @pytest.mark.parametrize("status", ["live", "expired", "deleted"])
-def test_status_filter(admin_browser, items, status):
-    response = admin_browser.get(CHANGELIST, {"situacao": status})
+def test_status_filter(admin_client, items, status):
+    response = admin_client.get(CHANGELIST, {"situacao": status})
     assert response.status_code == 200
     assert [obj.pk for obj in response.context["cl"].result_list] == [items[status]]
 
 
-def test_search_by_name_prefix_and_owner_email(admin_browser, items, owner):
-    by_name = admin_browser.get(CHANGELIST, {"q": "vel"}).context["cl"].result_list
+def test_search_by_name_prefix_and_owner_email(admin_client, items, owner):
+    by_name = admin_client.get(CHANGELIST, {"q": "vel"}).context["cl"].result_list
     assert [obj.pk for obj in by_name] == [items["expired"]]
-    assert len(admin_browser.get(CHANGELIST, {"q": owner.email}).context["cl"].result_list) == 3
+    assert len(admin_client.get(CHANGELIST, {"q": owner.email}).context["cl"].result_list) == 3
 
 
-def test_change_page_is_read_only_and_hides_the_token_hash(admin_browser, items):
+def test_change_page_is_read_only_and_hides_the_token_hash(admin_client, items):
     url = reverse("admin:fileshare_fileshareitem_change", args=[items["live"]])
-    response = admin_browser.get(url)
+    response = admin_client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
     item = FileShareItem.objects.get(pk=items["live"])
     assert item.token_hash not in html and "vivo.pdf" in html
-    assert admin_browser.post(url, {"original_name": "x"}).status_code == 403
-    assert admin_browser.get(reverse("admin:fileshare_fileshareitem_add")).status_code == 403
+    assert admin_client.post(url, {"original_name": "x"}).status_code == 403
+    assert admin_client.get(reverse("admin:fileshare_fileshareitem_add")).status_code == 403
 
 
-def test_expire_now_action(admin_browser, items):
-    response = admin_browser.post(CHANGELIST, {"action": "expire_now", "_selected_action": [items["live"]]})
+def test_expire_now_action(admin_client, items):
+    response = admin_client.post(CHANGELIST, {"action": "expire_now", "_selected_action": [items["live"]]})
     assert response.status_code == 302
     assert FileShareItem.objects.get(pk=items["live"]).expires_at <= timezone.now()
     assert AuditEvent.objects.get(action="fileshare.expired").details["via"] == "admin"
 
 
-def test_delete_action_removes_the_blob(admin_browser, items, upload_root, django_capture_on_commit_callbacks):
+def test_delete_action_removes_the_blob(admin_client, items, upload_root, django_capture_on_commit_callbacks):
     live = FileShareItem.objects.get(pk=items["live"])
     with django_capture_on_commit_callbacks(execute=True):
-        admin_browser.post(CHANGELIST, {"action": "delete_items", "_selected_action": [live.pk]})
+        admin_client.post(CHANGELIST, {"action": "delete_items", "_selected_action": [live.pk]})
     live.refresh_from_db()
     assert live.deleted_at is not None and live.delete_reason == "admin"
     assert live.storage_name not in blobs(upload_root)

@@ -5,6 +5,7 @@ gunicorn (deploy config, connection pool on) reaches PostgreSQL through a TCP pr
 so the outage is real for the application while the shared server keeps running.
 """
 
+import contextlib
 import time
 
 import pytest
@@ -59,8 +60,8 @@ def _seconds_to_recovery(base: str, *, limit: float) -> float:
     pytest.fail(f"/api/health still not 200 {limit}s after the database came back")
 
 
-@pytest.fixture
-def proxied_server(tmp_path):
+@contextlib.contextmanager
+def _proxied_gunicorn(tmp_path, **env):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: the outage is cut between gunicorn and the PostgreSQL server")
     s = connection.settings_dict
@@ -69,11 +70,17 @@ def proxied_server(tmp_path):
     url = live.test_database_url().replace(f":{s['PORT'] or 5432}/", f":{proxy.port}/")
     url += f"?application_name={APPLICATION_NAME}"
     try:
-        with live.gunicorn(tmp_path, HEALTH_TIMEOUT=str(HEALTH_TIMEOUT), DATABASE_URL=url) as base:
+        with live.gunicorn(tmp_path, HEALTH_TIMEOUT=str(HEALTH_TIMEOUT), DATABASE_URL=url, **env) as base:
             yield proxy, base
     finally:
         proxy.down()
         _wait_for_backends_to_exit()
+
+
+@pytest.fixture
+def proxied_server(tmp_path):
+    with _proxied_gunicorn(tmp_path) as server:
+        yield server
 
 
 def _wait_for_backends_to_exit() -> None:
@@ -108,3 +115,29 @@ def test_health_answers_503_in_time_while_the_database_hangs_and_200_soon_after(
 
     proxy.up()
     assert _seconds_to_recovery(base, limit=15) < 15
+
+
+@pytest.fixture
+def server_with_short_pool_timeout(tmp_path):
+    # API requests wait DB_POOL_TIMEOUT for a connection before giving up; 3 s keeps the test short.
+    with _proxied_gunicorn(tmp_path, DB_POOL_TIMEOUT="3") as server:
+        yield server
+
+
+def test_api_requests_get_a_retryable_503_not_a_500_while_the_database_is_down(server_with_short_pool_timeout):
+    proxy, base = server_with_short_pool_timeout
+    client = requests.Session()
+    token = client.get(f"{base}/api/auth/csrf", timeout=10).json()["csrfToken"]
+    attempt = {"identifier": "ninguem@agepar.go.gov.br", "password": "nao-importa-123"}
+
+    proxy.down()
+    response = client.post(f"{base}/api/auth/login", json=attempt, headers={"X-CSRFToken": token}, timeout=30)
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["Retry-After"]
+
+    proxy.up()
+    _seconds_to_recovery(base, limit=10)
+    response = client.post(f"{base}/api/auth/login", json=attempt, headers={"X-CSRFToken": token}, timeout=30)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_credentials"

@@ -15,13 +15,6 @@ URL = "/admin/submissions/submission/"
 
 
 @pytest.fixture
-def admin_client(staff):
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def rows(owner, other_user):
     return {
         "done": make_submission(owner, status="done", result={"nome": "Ana <b>Dona</b>"}),
