@@ -19,6 +19,17 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # DRF checks that the cursor decodes, not that its position fits the ordering column: a forged
+        # `p=abc` would reach `filter(id__lt="abc")` and fail with a 500.
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except (TypeError, ValueError):
+                raise exceptions.NotFound(self.invalid_cursor_message) from None
+        return cursor
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT

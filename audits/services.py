@@ -128,8 +128,10 @@ def audit_events_prune(
     """Delete events older than `older_than`: the only sanctioned deletion of the audit trail.
 
     Deletes by id ranges of `batch_size`, one short transaction per batch (locks stay short and
-    an interrupted run keeps what it did), then writes one `audit.pruned` event with the counts
-    and the cut-off. `on_batch(first_id, last_id, deleted, total_deleted)` reports progress.
+    an interrupted run keeps what it did). Each batch commits together with its own
+    `audit.pruned` event (cut-off, id range, count), so no deletion is ever unrecorded; a run
+    that finds nothing still leaves one event saying so. `on_batch(first_id, last_id, deleted,
+    total_deleted)` reports progress.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -143,6 +145,13 @@ def audit_events_prune(
     low, high = bounds["low"], bounds["high"]
     db_cutoff = connection.ops.adapt_datetimefield_value(cutoff)
     deleted = batches = 0
+    event = None
+
+    def pruned(**details):
+        # Newer than the cut-off, so a later batch of this run never deletes it.
+        return record("audit.pruned", actor_label="system:prune_audits", kind="audit",
+                      details={"cutoff": cutoff, "older_than_seconds": int(older_than.total_seconds()), **details})
+
     while low is not None and low <= high:
         upper = low + batch_size
         with transaction.atomic(using=connection.alias), prune_gate(connection), connection.cursor() as cursor:
@@ -151,19 +160,14 @@ def audit_events_prune(
                 [low, upper, db_cutoff],
             )
             count = cursor.rowcount
+            event = pruned(first_id=low, last_id=upper - 1, deleted=count)
         deleted += count
         batches += 1
         if on_batch:
             on_batch(low, upper - 1, count, deleted)
         # Skip id gaps left by earlier prunes instead of walking them batch by batch.
         low = old.filter(id__gte=upper, id__lte=high).aggregate(low=Min("id"))["low"]
-    # Written after the deletes, so it is newer than the cut-off and survives this run.
-    with transaction.atomic():
-        event = record(
-            "audit.pruned",
-            actor_label="system:prune_audits",
-            kind="audit",
-            details={"cutoff": cutoff, "older_than_seconds": int(older_than.total_seconds()),
-                     "matched": matched, "deleted": deleted, "batches": batches},
-        )
+    if event is None:
+        with transaction.atomic():
+            event = pruned(deleted=0)
     return PruneResult(cutoff, matched, deleted, batches, event)

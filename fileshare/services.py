@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 TTLS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 KIND = "fileshare"
 
+NAME_COLUMN_LENGTH = FileShareItem._meta.get_field("original_name").max_length
+
 
 def new_token() -> tuple[str, str]:
     """A link token and the SHA-256 that is all the database keeps of it."""
@@ -85,9 +87,10 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
             # serializes them on PostgreSQL (SQLite's immediate transactions already do).
             get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
             _check_quota(owner, upload.size)
+            original_name = safe_download_name(upload.name, upload.content_type, max_length=NAME_COLUMN_LENGTH)
             item = FileShareItem.objects.create(
-                owner=owner, original_name=safe_download_name(upload.name, upload.content_type),
-                storage_name=name, size=upload.size, content_type=upload.content_type, sha256=upload.sha256,
+                owner=owner, original_name=original_name, storage_name=name, size=upload.size,
+                content_type=upload.content_type, sha256=upload.sha256,
                 created_at=now, expires_at=expires_at, max_downloads=max_downloads, token_hash=token_hash,
                 password=make_password(password) if password else "",
             )

@@ -106,9 +106,9 @@ def sniff(head: bytes, name: str, *, complete: bool) -> str:
     return _text_type(head, name, complete) or "application/octet-stream"
 
 
-def safe_download_name(name: str, content_type: str) -> str:
-    """`name` with an extension that matches its sniffed type (see EXTENSIONS)."""
+def safe_download_name(name: str, content_type: str, *, max_length: int) -> str:
+    """`name` with an extension that matches its sniffed type (see EXTENSIONS), within `max_length`."""
     allowed = EXTENSIONS.get(content_type)
     if not allowed or _extension(name) in allowed:
-        return name
-    return name + allowed[0]
+        return name[:max_length]
+    return name[: max_length - len(allowed[0])] + allowed[0]

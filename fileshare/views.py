@@ -4,6 +4,7 @@ Pages are plain Django views in Portuguese. Nothing here counts a download excep
 conditional UPDATE in services.item_count_download, run before any byte is sent.
 """
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -87,18 +88,30 @@ def _throttle_keys(request, token: str) -> list[tuple[str, int]]:
     ]
 
 
-def _throttled(keys) -> bool:
-    counts = cache.get_many([key for key, _ in keys])
-    return any(counts.get(key, 0) >= limit for key, limit in keys)
+def _attempt_over_limit(keys) -> bool:
+    """Counts this password attempt under every key, then says whether any is over its limit.
 
-
-def _count_failure(keys) -> None:
-    for key, _ in keys:
+    Counting before the (slow) password check closes the race where parallel guesses all read
+    the old count and all get checked. Atomic with Redis; the database cache's incr is a
+    read-then-write, which is why production runs CACHE_URL=redis://... (docs/scaling.md).
+    """
+    over = False
+    for key, limit in keys:
         cache.add(key, 0, timeout=settings.FILESHARE_PASSWORD_WINDOW)
         try:
-            cache.incr(key)
+            count = cache.incr(key)
         except ValueError:  # expired between add and incr: start a new window
             cache.set(key, 1, timeout=settings.FILESHARE_PASSWORD_WINDOW)
+            count = 1
+        over = over or count > limit
+    return over
+
+
+def _forgive(keys) -> None:
+    """A right password does not use up the allowance."""
+    for key, _ in keys:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+            cache.decr(key)
 
 
 @require_GET
@@ -124,16 +137,16 @@ def share_download(request, token: str):
         if request.method != "POST":
             return _private(redirect("fileshare-public", token=token))
         keys = _throttle_keys(request, token)
-        if _throttled(keys):
+        if _attempt_over_limit(keys):
             services.record_download_denied(item=item, reason="throttled", request=request)
             response = _page(request, "throttled.html", 429)
             response["Retry-After"] = str(settings.FILESHARE_PASSWORD_WINDOW)
             return response
         if not check_password(request.POST.get("password", ""), item.password):
-            _count_failure(keys)
             services.record_download_denied(item=item, reason="wrong_password", request=request)
             return _page(request, "share.html", 403, item=item, wrong_password=True,
                          action=reverse("fileshare-public-download", args=[token]),
                          remaining=None if item.max_downloads is None else item.max_downloads - item.downloads)
+        _forgive(keys)
     response = deliver(item, take=lambda: services.item_count_download(item=item, request=request, via="public"))
     return response if response is not None else _unavailable(request)

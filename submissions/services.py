@@ -201,7 +201,11 @@ def submissions_requeue_stale(*, limit: int = 500) -> dict:
 
 
 def submissions_prune(*, before, batch_size: int = 1000, dry_run: bool = False) -> int:
-    """Delete done/error submissions created before `before`, in batches; one audit event for the run."""
+    """Delete done/error submissions created before `before`, in batches, each with its audit event.
+
+    Every batch commits together with its `submission.pruned` event, so a run killed half-way
+    leaves no deletion unrecorded.
+    """
     finished = Submission.objects.filter(created_at__lt=before, status__in=[Status.DONE, Status.ERROR])
     if dry_run:
         return finished.count()
@@ -211,8 +215,8 @@ def submissions_prune(*, before, batch_size: int = 1000, dry_run: bool = False) 
             ids = list(finished.order_by("id").values_list("id", flat=True)[:batch_size])
             if not ids:
                 break
-            deleted += Submission.objects.filter(id__in=ids, status__in=[Status.DONE, Status.ERROR]).delete()[0]
-    with transaction.atomic():
-        record("submission.pruned", actor_label="system",
-               details={"before": before.isoformat(), "deleted": deleted, "batch_size": batch_size})
+            count = Submission.objects.filter(id__in=ids, status__in=[Status.DONE, Status.ERROR]).delete()[0]
+            record("submission.pruned", actor_label="system",
+                   details={"before": before.isoformat(), "deleted": count, "first_id": ids[0], "last_id": ids[-1]})
+            deleted += count
     return deleted

@@ -25,10 +25,14 @@ class _LeaseKeeper(threading.Thread):
         interval = max(settings.SUBMISSIONS_LEASE_SECONDS / 3, 0.2)
         try:
             while not self.stopped.wait(interval):
-                if not services.submission_extend_lease(submission=self.submission):
-                    return
-        except Exception:
-            logger.exception("could not extend the lease of submission %s", self.submission.pk)
+                try:
+                    if not services.submission_extend_lease(submission=self.submission):
+                        return  # the row was taken back: nothing left to keep
+                except Exception:
+                    # A passing failure (a locked SQLite file, a dropped connection) must not end the
+                    # renewals: the lease would run out mid-run and another worker would start it again.
+                    logger.exception("could not extend the lease of submission %s; retrying", self.submission.pk)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

@@ -1,5 +1,9 @@
 """Every API error has the shape {"detail": ..., "code": ...} (API.md conventions)."""
 
+import base64
+
+import pytest
+
 
 def assert_error(response, status, code):
     assert response.status_code == status
@@ -67,3 +71,11 @@ def test_a_body_over_the_memory_limit_is_a_json_413(owner_client, settings):
     # DRF parses JSON from the raw stream, so the limit is enforced by our parser, before reading.
     response = owner_client.post("/api/auth/change-password", {"current_password": "a" * 4096}, format="json")
     assert_error(response, 413, "too_large")
+
+
+@pytest.mark.parametrize("position", ["abc", "1e999", "1.5"])
+@pytest.mark.parametrize("path", ["/api/submissions", "/api/audits", "/api/fileshare/items", "/api/auth/sessions"])
+def test_a_forged_cursor_position_is_a_404_not_a_500(staff_client, path, position):
+    # The cursor decodes fine; only its position is not an id.
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+    assert_error(staff_client.get(path, {"cursor": cursor}), 404, "not_found")

@@ -38,18 +38,38 @@ def test_it_deletes_only_events_older_than_the_cutoff_in_batches(aged):
     assert "deleted 6 events" in output
 
 
-def test_it_leaves_one_audit_pruned_event_newer_than_the_cutoff(aged):
+def test_each_batch_leaves_its_audit_pruned_event_newer_than_the_cutoff(aged):
     _prune("--older-than", "365d", "--batch-size", "4")
-    event = AuditEvent.objects.get(action="audit.pruned")
-    assert event.details["deleted"] == 6 and event.details["matched"] == 6
-    assert event.details["batches"] == 3
-    assert event.details["older_than_seconds"] == 365 * 86400
-    assert event.kind == "audit" and event.actor_label == "system:prune_audits"
-    assert event.at > timezone.now() - timedelta(days=365)
+    events = list(AuditEvent.objects.filter(action="audit.pruned").order_by("id"))
+    assert len(events) == 3 and sum(e.details["deleted"] for e in events) == 6
+    for event in events:
+        assert event.details["older_than_seconds"] == 365 * 86400
+        assert event.details["first_id"] <= event.details["last_id"]
+        assert event.kind == "audit" and event.actor_label == "system:prune_audits"
+        assert event.at > timezone.now() - timedelta(days=365)
     # Running again finds nothing more and still leaves its trace.
     _prune("--older-than", "365d")
-    assert list(AuditEvent.objects.filter(action="audit.pruned").values_list("details__deleted", flat=True)
-                .order_by("id")) == [6, 0]
+    assert AuditEvent.objects.filter(action="audit.pruned").order_by("-id").first().details["deleted"] == 0
+
+
+def test_a_prune_killed_midway_leaves_no_unrecorded_deletion(aged, monkeypatch):
+    from audits import services
+
+    real_record, calls = services.record, []
+
+    def record_then_die(action, **kwargs):
+        calls.append(action)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real_record(action, **kwargs)
+
+    monkeypatch.setattr(services, "record", record_then_die)
+    with pytest.raises(RuntimeError):
+        _prune("--older-than", "365d", "--batch-size", "4")
+    # The first batch committed with its event; the second rolled back together with its event.
+    [event] = AuditEvent.objects.filter(action="audit.pruned")
+    gone = len(aged) - AuditEvent.objects.exclude(action="audit.pruned").count()
+    assert gone == event.details["deleted"] > 0
 
 
 def test_dry_run_counts_and_changes_nothing(aged):

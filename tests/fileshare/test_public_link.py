@@ -1,11 +1,16 @@
 """Public pages /s/<token>: preview counts nothing, downloads count atomically, passwords are throttled."""
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from audits.models import AuditEvent
 from fileshare.models import FileShareItem
+from tests.conftest import make_client
 from tests.fileshare.helpers import PDF, public_path, sha256, upload
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +130,29 @@ def test_repeated_wrong_passwords_are_throttled_per_address(owner_client, browse
     assert csrf_post(browser, links[0], {"password": "x"}).status_code == 403
     assert csrf_post(browser, links[1], {"password": "x"}).status_code == 403
     assert csrf_post(browser, links[2], {"password": "senha-do-arquivo"}).status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_passwords_cannot_outrun_the_limit(owner, settings, monkeypatch):
+    # The attempt is counted before the (slow) password check: guesses sent together must not
+    # all read the old count and all get checked.
+    settings.FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN = 5
+    settings.FILESHARE_PASSWORD_ATTEMPTS_PER_IP = 100
+    body = upload(make_client(owner), password="senha-do-arquivo").json()
+    path = public_path(body["link"])
+    checking = threading.Barrier(12, timeout=3)
+
+    def slow_wrong_check(password, encoded):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checking.wait()  # every guess that gets this far waits for the others
+        return False
+
+    monkeypatch.setattr("fileshare.views.check_password", slow_wrong_check)
+    pages = [Client(enforce_csrf_checks=True) for _ in range(12)]
+    tokens = [page.get(path).cookies["csrftoken"].value for page in pages]
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(
+            lambda i: pages[i].post(path + "/download", {"password": "chute", "csrfmiddlewaretoken": tokens[i]})
+            .status_code, range(12)))
+    assert statuses.count(403) == 5
+    assert statuses.count(429) == 7

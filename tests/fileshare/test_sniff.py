@@ -76,4 +76,10 @@ def test_clean_name_shortens_to_255_and_keeps_the_extension():
     ("dados", "text/csv", "dados.csv"),
 ])
 def test_safe_download_name(name, ctype, expected):
-    assert safe_download_name(name, ctype) == expected
+    assert safe_download_name(name, ctype, max_length=255) == expected
+
+
+def test_safe_download_name_keeps_the_added_extension_within_the_column():
+    # A 255-character name whose extension does not match gets one added: still 255 at most.
+    name = safe_download_name("a" * 251 + ".pdf", "image/png", max_length=255)
+    assert len(name) == 255 and name.endswith(".png")

@@ -40,7 +40,7 @@ def aged(owner):
     return make
 
 
-def test_prune_deletes_only_old_finished_rows_in_batches_with_one_audit_event(aged):
+def test_prune_deletes_only_old_finished_rows_in_batches_each_with_its_audit_event(aged):
     old_done, old_error = aged("done", 200), aged("error", 365)
     old_queued, old_running = aged("queued", 200), aged("running", 200)
     recent_done = aged("done", 10)
@@ -49,8 +49,31 @@ def test_prune_deletes_only_old_finished_rows_in_batches_with_one_audit_event(ag
     remaining = set(Submission.objects.values_list("pk", flat=True))
     assert remaining == {old_queued, old_running, recent_done}
     assert not {old_done, old_error, *extra} & remaining
-    event = AuditEvent.objects.get(action="submission.pruned")
-    assert event.details["deleted"] == 6 and event.actor_label == "system"
+    events = AuditEvent.objects.filter(action="submission.pruned").order_by("id")
+    assert [e.details["deleted"] for e in events] == [2, 2, 2]
+    assert {e.actor_label for e in events} == {"system"}
+
+
+def test_a_prune_that_fails_midway_keeps_every_committed_deletion_recorded(aged, monkeypatch):
+    from submissions import services
+
+    for _ in range(4):
+        aged("done", 200)
+    real_record, calls = services.record, []
+
+    def record_then_die(action, **kwargs):
+        calls.append(action)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real_record(action, **kwargs)
+
+    monkeypatch.setattr(services, "record", record_then_die)
+    with pytest.raises(RuntimeError):
+        services.submissions_prune(before=timezone.now() - timedelta(days=180), batch_size=2)
+    # The first batch committed with its event; the second rolled back with its failed event.
+    assert Submission.objects.count() == 2
+    [event] = AuditEvent.objects.filter(action="submission.pruned")
+    assert event.details["deleted"] == 2
 
 
 def test_prune_dry_run_changes_nothing(aged):

@@ -1,8 +1,10 @@
 """The state machine in submissions.services: each transition is conditional and audited (must-show 6, 5)."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from audits.models import AuditEvent
@@ -164,3 +166,25 @@ def test_status_check_constraint(owner):
     submission = make_submission(owner)
     with pytest.raises(IntegrityError), transaction.atomic():
         Submission.objects.filter(pk=submission.pk).update(status="deleted")
+
+
+def test_the_lease_keeper_survives_a_passing_failure(owner, settings, monkeypatch):
+    # One failed renewal (a locked SQLite file, a dropped connection) must not end the renewals:
+    # the lease would run out mid-run and another worker would start the same submission.
+    settings.SUBMISSIONS_LEASE_SECONDS = 0.6
+    calls = []
+
+    def flaky_extend(*, submission):
+        calls.append(submission.pk)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+        return True
+
+    monkeypatch.setattr(services, "submission_extend_lease", flaky_extend)
+    keeper = tasks._LeaseKeeper(make_submission(owner))
+    keeper.start()
+    time.sleep(1.2)
+    alive = keeper.is_alive()
+    keeper.stop()
+    assert alive
+    assert len(calls) >= 3

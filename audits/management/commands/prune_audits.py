@@ -16,7 +16,7 @@ def _positive(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = ("Deletes audit events older than --older-than, in batches, then records an audit.pruned event. "
+    help = ("Deletes audit events older than --older-than, in batches, each recorded by an audit.pruned event. "
             "The only sanctioned way to delete audit events; run it as the migrator role on PostgreSQL.")
 
     def add_arguments(self, parser):
@@ -45,4 +45,4 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(
             f"deleted {result.deleted} events older than {cutoff} in {result.batches} batches; "
-            f"recorded audit.pruned #{result.event.pk}"))
+            f"last audit.pruned event #{result.event.pk}"))
