@@ -70,3 +70,19 @@ class FileShareItem(models.Model):
         if self.max_downloads is not None and self.downloads >= self.max_downloads:
             return "exhausted"
         return "live"
+
+
+class RevokedLink(models.Model):
+    """The hash of a link token replaced by a new one: the old link answers 410, not 404 (API.md)."""
+
+    token_hash = models.CharField("hash do link", max_length=64, unique=True)
+    item = models.ForeignKey(FileShareItem, verbose_name="arquivo", on_delete=models.CASCADE,
+                             related_name="revoked_links")
+    revoked_at = models.DateTimeField("revogado em", default=timezone.now)
+
+    class Meta:
+        verbose_name = "link revogado"
+        verbose_name_plural = "links revogados"
+
+    def __str__(self):
+        return f"link revogado de {self.item_id}"

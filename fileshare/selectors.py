@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from fileshare.models import FileShareItem
+from fileshare.models import FileShareItem, RevokedLink
 from fileshare.services import hash_token
 
 ITEM_FIELDS = ("id", "original_name", "size", "content_type", "sha256", "created_at", "expires_at",
@@ -31,3 +31,8 @@ def item_by_token(token: str) -> FileShareItem | None:
     if not token or len(token) > 128:
         return None
     return FileShareItem.objects.filter(token_hash=hash_token(token)).only(*PUBLIC_FIELDS).first()
+
+
+def token_was_revoked(token: str) -> bool:
+    """True for a link that was replaced by a new one (it answers 410, an unknown one 404)."""
+    return bool(token) and len(token) <= 128 and RevokedLink.objects.filter(token_hash=hash_token(token)).exists()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from agepar.api import Conflict, Gone, InsufficientStorage, PayloadTooLarge
 from audits.services import record
-from fileshare.models import FileShareItem
+from fileshare.models import FileShareItem, RevokedLink
 from fileshare.sniff import safe_download_name
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,14 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
 def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
     token, token_hash = new_token()
     with transaction.atomic():
-        # Race: a delete or expiry between the lookup and now; the filtered UPDATE decides.
-        updated = FileShareItem.objects.filter(
-            pk=item.pk, deleted_at__isnull=True, expires_at__gt=timezone.now()).update(token_hash=token_hash)
-        if not updated:
+        # Race: a delete, an expiry or another rotation between the lookup and now: the row lock
+        # and the UPDATE filtered on the old hash decide, so each old hash is revoked exactly once.
+        live = FileShareItem.objects.select_for_update().filter(
+            pk=item.pk, deleted_at__isnull=True, expires_at__gt=timezone.now())
+        old_hash = live.values_list("token_hash", flat=True).first()
+        if old_hash is None or not live.filter(token_hash=old_hash).update(token_hash=token_hash):
             raise Gone("Este arquivo não está mais disponível.", code="gone")
+        RevokedLink.objects.create(item_id=item.pk, token_hash=old_hash)
         record("fileshare.link_rotated", actor=actor, request=request, kind=KIND, target=item)
     return token
 

@@ -119,7 +119,7 @@ def share_page(request, token: str):
     """Name, size, expiry and the download button. Counts nothing: link previews are harmless."""
     item = selectors.item_by_token(token)
     if item is None:
-        return _page(request, "not_found.html", 404)
+        return _unavailable(request) if selectors.token_was_revoked(token) else _page(request, "not_found.html", 404)
     if not _is_available(item):
         return _unavailable(request)
     return _page(request, "share.html", item=item, action=reverse("fileshare-public-download", args=[token]),
@@ -130,7 +130,7 @@ def share_page(request, token: str):
 def share_download(request, token: str):
     item = selectors.item_by_token(token)
     if item is None:
-        return _page(request, "not_found.html", 404)
+        return _unavailable(request) if selectors.token_was_revoked(token) else _page(request, "not_found.html", 404)
     if not _is_available(item):
         return _unavailable(request)
     if item.has_password:

@@ -121,10 +121,13 @@ def test_rotating_the_link_kills_the_old_token(owner_client, anon_client, shared
     response = owner_client.post(f"{ITEMS_URL}/{shared['id']}/link")
     new_link = response.json()["link"]
     assert new_link != shared["link"] and new_link.startswith("http://testserver/s/")
-    assert anon_client.get(public_path(shared["link"])).status_code == 404
-    assert anon_client.get(public_path(shared["link"]) + "/download").status_code == 404
+    # The old link was revoked (API.md: 410), not forgotten: an unknown token stays 404.
+    assert anon_client.get(public_path(shared["link"])).status_code == 410
+    assert anon_client.get(public_path(shared["link"]) + "/download").status_code == 410
     assert anon_client.get(public_path(new_link)).status_code == 200
     assert AuditEvent.objects.filter(action="fileshare.link_rotated").count() == 1
+    owner_client.post(f"{ITEMS_URL}/{shared['id']}/link")
+    assert anon_client.get(public_path(new_link)).status_code == 410
 
 
 def test_rotating_an_expired_item_is_410(owner_client, shared):

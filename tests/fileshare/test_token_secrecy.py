@@ -56,7 +56,7 @@ def test_tokens_appear_nowhere_in_the_database_or_the_logs(owner_client, log_out
                         {"password": "senha-do-arquivo", "csrfmiddlewaretoken": csrf}).status_code == 200
     rotated = owner_client.post(f"{ITEMS_URL}/{body['id']}/link").json()["link"]
     second = token_of(rotated)
-    assert browser.get(public_path(body["link"])).status_code == 404
+    assert browser.get(public_path(body["link"])).status_code == 410  # revoked, kept only as its hash
     assert browser.get(public_path(rotated)).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         assert owner_client.delete(f"{ITEMS_URL}/{body['id']}").status_code == 204
