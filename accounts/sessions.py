@@ -24,6 +24,8 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.session_loader import load_alive
+
 # Reasons written to `revoke_reason` by the system (staff type their own in the admin).
 REASON_KEY_ROTATED = "chave trocada"
 REASON_ENDED = "encerrada"
@@ -93,9 +95,9 @@ class SessionStore(DBSessionStore):
 
     def _get_session_from_db(self):
         now = timezone.now()
-        try:
-            row = self._alive_rows(now).get(key_hash=hash_key(self.session_key))
-        except self.model.DoesNotExist:
+        # The same query as _alive_rows, compiled once per process (accounts/session_loader.py).
+        row = load_alive(self.model, hash_key(self.session_key), now, using=router.db_for_read(self.model))
+        if row is None:
             self._session_key = None
             self._row = None
             return None

@@ -239,7 +239,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "agepar.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # orjson, byte-for-byte DRF's compact JSON at a fraction of the cost (agepar/renderers.py, docs/BENCHMARKS.md).
+    "DEFAULT_RENDERER_CLASSES": ["agepar.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["agepar.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "agepar.schema.AutoSchema",  # adds the shared error responses to every operation

@@ -94,11 +94,17 @@ class Http:
 
 
 def latencies(base: str, path: str, *, headers: dict | None = None, count: int = 200, warmup: int = 20,
-              expect: int = 200) -> list[float]:
-    """Milliseconds per request, one client, sequential, keep-alive (server time + ~0.1 ms of loopback)."""
+              expect: int = 200, max_seconds: float = 5) -> list[float]:
+    """Milliseconds per request, one client, sequential, keep-alive (server time + ~0.1 ms of loopback).
+
+    A slow page stops after `max_seconds` (with at least 20 samples), so one bad query cannot eat the run.
+    """
     client = Http(base, headers)
     samples = []
+    stop = time.monotonic() + max_seconds
     for i in range(warmup + count):
+        if len(samples) >= 20 and time.monotonic() > stop:
+            break
         started = time.perf_counter()
         status, body = client.get(path)
         elapsed = (time.perf_counter() - started) * 1000

@@ -28,8 +28,9 @@ def submission_list(*, user, all_actors: bool = False, full: bool = False, kind:
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
         qs = qs.filter(created_at__lt=created_before)
-    # payload/result can be large: a list reads them only when asked.
-    return qs.only(*(FULL_FIELDS if full else LIST_FIELDS))
+    # payload/result can be large: a list reads them only when asked. Plain dicts: the API builds
+    # its rows from them directly (submissions.api.summary_row).
+    return qs.values(*(FULL_FIELDS if full else LIST_FIELDS))
 
 
 def submission_for(*, user, submission_id: int) -> Submission | None:

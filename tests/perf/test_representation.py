@@ -1,0 +1,65 @@
+"""The list endpoints build their rows without DRF serializers (agepar/representation.py); the
+serializers remain the documented schema. These tests hold the two outputs byte for byte equal."""
+
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from agepar.representation import datetime_writer
+from audits import selectors as audit_selectors
+from audits.api import AuditEventSerializer, event_row
+from audits.services import record
+from submissions import selectors as submission_selectors
+from submissions.api import SubmissionSerializer, SubmissionSummarySerializer, full_row, summary_row
+from submissions.models import Submission
+
+
+@pytest.fixture
+def submissions(owner, other_user):
+    now = timezone.now()
+    Submission.objects.create(kind="form2json", version="1.0.0", actor=owner, actor_cpf=owner.cpf or "",
+                              actor_nome=owner.nome, actor_email=owner.email, payload={"nome": "Ana", "n": [1, 2]},
+                              status="done", result={"ok": True}, attempts=1, started_at=now, finished_at=now)
+    Submission.objects.create(kind="form2json", version="1.0.0", actor=other_user, actor_cpf="",
+                              actor_nome="Sem CPF", actor_email=other_user.email, payload={}, status="queued")
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_submission_rows_match_the_serializers(submissions, owner, full):
+    rows = list(submission_selectors.submission_list(user=owner, all_actors=True, full=full).order_by("-id"))
+    instances = list(Submission.objects.order_by("-id"))
+    serializer, build = (SubmissionSerializer, full_row) if full else (SubmissionSummarySerializer, summary_row)
+    assert [build(row, datetime_writer()) for row in rows] == serializer(instances, many=True).data
+    assert len(rows) == 2
+
+
+def test_audit_rows_match_the_serializer(db, owner):
+    record("auth.login", actor=owner, kind="auth", details={"via": "password", "n": [1]})
+    record("auth.login", status="failure", actor_label="alguem@agepar.local", kind="auth")
+    rows = list(audit_selectors.audit_event_list())
+    assert len(rows) == 2
+    # The serializer reads the same values; a session id and an IP exercise the non-string fields.
+    rows[0] = {**rows[0], "session_public_id": uuid.uuid4(), "ip": "10.0.0.1"}
+    assert [event_row(row, datetime_writer()) for row in rows] == AuditEventSerializer(rows, many=True).data
+
+
+def test_orjson_renderer_writes_drf_bytes():
+    """agepar.renderers.ORJSONRenderer is a drop-in: same bytes as DRF's JSONRenderer on what views return."""
+    import datetime
+    import decimal
+
+    from django.utils.translation import gettext_lazy
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.utils.serializer_helpers import ReturnDict
+
+    from agepar.renderers import ORJSONRenderer
+
+    data = ReturnDict({
+        "text": "ação \u2028 \u2029 \"aspas\" \\", "lazy": gettext_lazy("Dados inválidos."), "none": None,
+        "numbers": [1, 2.5, True, 2**62], "utc": datetime.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC),
+        "local": timezone.localtime(), "date": datetime.date(2026, 1, 2), "uuid": uuid.UUID(int=7),
+        "decimal": decimal.Decimal("1.50"), 3: "int key", "nested": {"set": {1}, "tuple": (1, "a")},
+    }, serializer=None)
+    assert ORJSONRenderer().render(data) == JSONRenderer().render(data)
+    assert ORJSONRenderer().render(None) == JSONRenderer().render(None)
