@@ -40,6 +40,7 @@ test-postgres: install-dev
 
 ## bench: benchmarks at 1M rows on PostgreSQL (BENCH_DATABASE_URL is DROPPED and re-created; BENCH_ARGS=--quick)
 bench: install-dev
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agepar_bench} $(PY) bench/run.py $(BENCH_ARGS)
 
 lint: install-dev

@@ -1,6 +1,6 @@
 """Raw HTTP against a real gunicorn: streamed multipart uploads and the worker's memory.
 
-Shared by the live-server tests and bench/upload_memory.py. Bodies are sent over a plain
+Shared by the live-server tests and the transfer suite of bench/suites.py. Bodies are sent over a plain
 socket so a test controls exactly how many bytes the server gets (and can stop or hang up).
 """
 
