@@ -10,7 +10,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,43 +36,13 @@ def bench_env(database_url: str, work: Path) -> dict:
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO")}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def server(env: dict, work: Path, app: str | None = None, **overrides: str):
     """gunicorn with deploy/gunicorn.conf.py (the app, or `app` such as bench.floor_app:application)."""
-    port = free_port()
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", **overrides}
-    log_path = work / f"gunicorn-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
-    if app:
-        command.append(app)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
-                with contextlib.suppress(OSError):
-                    status, _ = Http(base).get("/api/health")
-                    if status == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn not ready: {log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    from tests.live import serve
+
+    with serve({**env, **overrides}, work, app=app) as base:
+        yield base
 
 
 class Http:

@@ -46,36 +46,51 @@ def production_env(tmp_path: Path, **overrides: str) -> dict:
 
 
 @contextlib.contextmanager
-def gunicorn(tmp_path: Path, *, workers: int = 1, wait_for_health: bool = True, **env_overrides: str):
-    """Start gunicorn with deploy/gunicorn.conf.py and yield its base URL; stopped on exit."""
+def serve(env: dict, log_dir: Path, *, app: str | None = None, wait_for_health: bool = True,
+          ready_timeout: float = 60):
+    """gunicorn with deploy/gunicorn.conf.py (serving `app` if given) on a free loopback port.
+
+    Yields its base URL once /api/health answers 200 (or answers at all, without
+    `wait_for_health`); stopped on exit. Its output goes to log_dir/gunicorn-<port>.log.
+    """
     port = free_port()
-    env = production_env(tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
-                         **env_overrides)
-    log = open(tmp_path / f"gunicorn-{port}.log", "w")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(tmp_path / f'gunicorn-{port}.log').read_text()}")
-            try:
-                response = requests.get(f"{base}/api/health", timeout=5)
-                if response.status_code == 200 or not wait_for_health:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn not ready: {(tmp_path / f'gunicorn-{port}.log').read_text()}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
+    log_path = log_dir / f"gunicorn-{port}.log"
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    if app:
+        command.append(app)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+                                   stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            _wait_until_ready(process, base, log_path, wait_for_health, ready_timeout)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_ready(process, base: str, log_path: Path, wait_for_health: bool, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{base}/api/health", timeout=5).status_code == 200 or not wait_for_health:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn not ready: {log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def gunicorn(tmp_path: Path, *, workers: int = 1, wait_for_health: bool = True, **env_overrides: str):
+    """The app under gunicorn, production settings, on the test database; yields its base URL."""
+    env = production_env(tmp_path, WEB_CONCURRENCY=str(workers), **env_overrides)
+    with serve(env, tmp_path, wait_for_health=wait_for_health) as base:
+        yield base
