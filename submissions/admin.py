@@ -63,30 +63,29 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
 
     @admin.action(description="Reenfileirar selecionadas (somente com erro)", permissions=["manage"])
     def retry_selected(self, request, queryset):
-        done = skipped = 0
-        for submission in queryset.filter(status=Submission.Status.ERROR).select_related("actor")[:500]:
-            try:
-                services.submission_retry(submission=submission, actor=request.user, request=request)
-                done += 1
-            except services.InvalidTransition:
-                skipped += 1
-        self.message_user(request, f"{done} submissão(ões) reenfileirada(s); só as que estavam com erro "
-                                   f"são reenfileiradas.", messages.SUCCESS if done else messages.WARNING)
-        if skipped:
-            self.message_user(request, f"{skipped} mudaram de situação antes da ação.", messages.WARNING)
+        self._apply(request, queryset.filter(status=Submission.Status.ERROR).select_related("actor"),
+                    lambda submission: services.submission_retry(submission=submission, actor=request.user,
+                                                                 request=request),
+                    "reenfileirada(s); só as que estavam com erro são reenfileiradas.")
 
     @admin.action(description="Marcar como erro (presas na fila ou em execução)", permissions=["manage"])
     def mark_as_error(self, request, queryset):
-        done = skipped = 0
         stuck = [Submission.Status.QUEUED, Submission.Status.RUNNING]
-        for submission in queryset.filter(status__in=stuck)[:500]:
+        self._apply(request, queryset.filter(status__in=stuck),
+                    lambda submission: services.submission_mark_error(
+                        submission=submission, actor=request.user, request=request,
+                        reason="Marcada como erro pela administração."),
+                    "marcada(s) como erro; só as que estavam na fila ou em execução são alteradas.")
+
+    def _apply(self, request, rows, transition, outcome: str):
+        """Runs one service transition per row (at most 500); rows that moved on meanwhile are counted apart."""
+        done = skipped = 0
+        for submission in rows[:500]:
             try:
-                services.submission_mark_error(submission=submission, actor=request.user, request=request,
-                                               reason="Marcada como erro pela administração.")
+                transition(submission)
                 done += 1
             except services.InvalidTransition:
                 skipped += 1
-        self.message_user(request, f"{done} submissão(ões) marcada(s) como erro; só as que estavam na fila ou "
-                                   f"em execução são alteradas.", messages.SUCCESS if done else messages.WARNING)
+        self.message_user(request, f"{done} submissão(ões) {outcome}", messages.SUCCESS if done else messages.WARNING)
         if skipped:
             self.message_user(request, f"{skipped} mudaram de situação antes da ação.", messages.WARNING)

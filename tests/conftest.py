@@ -51,6 +51,24 @@ def staff(db):
 
 
 @pytest.fixture
+def record_dies_at(monkeypatch):
+    """`record_dies_at(module, n)`: the module's audits.record raises on its n-th call, as if the process died."""
+
+    def arm(module, n: int):
+        real, calls = module.record, []
+
+        def record(action, **kwargs):
+            calls.append(action)
+            if len(calls) == n:
+                raise RuntimeError("killed")
+            return real(action, **kwargs)
+
+        monkeypatch.setattr(module, "record", record)
+
+    return arm
+
+
+@pytest.fixture
 def admin_client(client, staff):
     """Django's test client signed in as the staff persona, for the admin pages."""
     client.force_login(staff)

@@ -52,18 +52,10 @@ def test_each_batch_leaves_its_audit_pruned_event_newer_than_the_cutoff(aged):
     assert AuditEvent.objects.filter(action="audit.pruned").order_by("-id").first().details["deleted"] == 0
 
 
-def test_a_prune_killed_midway_leaves_no_unrecorded_deletion(aged, monkeypatch):
+def test_a_prune_killed_midway_leaves_no_unrecorded_deletion(aged, record_dies_at):
     from audits import services
 
-    real_record, calls = services.record, []
-
-    def record_then_die(action, **kwargs):
-        calls.append(action)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real_record(action, **kwargs)
-
-    monkeypatch.setattr(services, "record", record_then_die)
+    record_dies_at(services, 2)
     with pytest.raises(RuntimeError):
         _prune("--older-than", "365d", "--batch-size", "4")
     # The first batch committed with its event; the second rolled back together with its event.

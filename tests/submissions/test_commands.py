@@ -54,20 +54,12 @@ def test_prune_deletes_only_old_finished_rows_in_batches_each_with_its_audit_eve
     assert {e.actor_label for e in events} == {"system"}
 
 
-def test_a_prune_that_fails_midway_keeps_every_committed_deletion_recorded(aged, monkeypatch):
+def test_a_prune_that_fails_midway_keeps_every_committed_deletion_recorded(aged, record_dies_at):
     from submissions import services
 
     for _ in range(4):
         aged("done", 200)
-    real_record, calls = services.record, []
-
-    def record_then_die(action, **kwargs):
-        calls.append(action)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real_record(action, **kwargs)
-
-    monkeypatch.setattr(services, "record", record_then_die)
+    record_dies_at(services, 2)
     with pytest.raises(RuntimeError):
         services.submissions_prune(before=timezone.now() - timedelta(days=180), batch_size=2)
     # The first batch committed with its event; the second rolled back with its failed event.
