@@ -15,7 +15,8 @@ OVERSIGHT = ("admin", "controle", "auditor")
 
 
 def user_roles(user) -> list[str]:
-    """The user's current role names, read once per request and cached on the user object."""
+    """The user's current role names, read once per request and cached on the user object (a user
+    loaded with its session already carries them: accounts/session_loader.py)."""
     if not getattr(user, "is_authenticated", False):
         return []
     cached = getattr(user, "_agepar_roles", None)

@@ -1,34 +1,184 @@
 """DRF wiring shared by every app: pagination and errors."""
 
+from base64 import b64decode, b64encode
+from datetime import UTC, datetime
+from urllib import parse
+
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import connections
+from django.db.models import DateTimeField, F, Field, Func, Q, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from django.http import Http404
+from django.utils import timezone
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
-class CursorPagination(pagination.CursorPagination):
-    """Keyset pagination: constant cost on any page, stable while rows are inserted.
+class _Row(Func):
+    """A row value `(a, b, ...)`. PostgreSQL and SQLite (3.15+) compare row values column by column,
+    left to right, so `(created_at, id) < (%s, %s)` is exactly "before this row in that order", and
+    PostgreSQL turns it into an index condition: the scan starts at the cursor instead of filtering
+    every row before it."""
 
-    Views order by a unique, indexed, monotonic column (normally `-id`) so the cursor
-    never needs an offset.
+    function = ""
+    output_field = Field()
+
+
+class _PaddedTime(Func):
+    """SQLite: a datetime's text padded with zeros to the one shape `YYYY-MM-DD HH:MM:SS.ffffff`."""
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} || SUBSTR('.000000', LENGTH({sql}) - 18))", (*params, *params)
+
+
+def _beyond(fields, position, before: bool, vendor: str) -> Q:
+    """The rows after `position` in an ordering on `fields` (a descending one: `before`): `(a, b) < (x, y)`."""
+    columns = [F(field.name) for field in fields]
+    values = [Value(value, output_field=field) for field, value in zip(fields, position, strict=True)]
+    bound = Q()
+    if vendor == "sqlite":
+        # SQLite stores datetimes as text: Python writes `YYYY-MM-DD HH:MM:SS[.ffffff]`, the database's
+        # Now() (AuditEvent.at's default) `YYYY-MM-DD HH:MM:SS.fff`, so rows tied on one instant need not
+        # compare equal. Padded to one shape they do; the padding hides the column from the index, so a
+        # plain bound on the first column, a second wide to hold both shapes, gives SQLite its seek.
+        for i, field in enumerate(fields):
+            if isinstance(field, DateTimeField):
+                columns[i], values[i] = _PaddedTime(columns[i]), _PaddedTime(values[i])
+        if isinstance(fields[0], DateTimeField):
+            start = position[0].replace(microsecond=999_999 if before else 0)
+            bound = Q(**{f"{fields[0].name}__{'lte' if before else 'gte'}": start})
+    return Q((LessThan if before else GreaterThan)(_Row(*columns), _Row(*values))) & bound
+
+
+def cursor_token(position, *, reverse: bool = False) -> str:
+    """The opaque `cursor` value for the page after the row whose ordering values are `position`
+    (with `reverse`, the page before it)."""
+    tokens = [("r", "1")] if reverse else []
+    querystring = parse.urlencode(tokens + [("p", str(value)) for value in position])
+    return b64encode(querystring.encode("ascii")).decode("ascii")
+
+
+def _keyset_fields(model, ordering) -> list:
+    """The model fields of `ordering`, checked: a page condition on them must match exactly the rows after a cursor."""
+    if not ordering or not all(isinstance(name, str) for name in ordering):
+        raise ImproperlyConfigured(f"{model.__name__}: keyset pages need an ordering by column names, not {ordering}")
+    if len({name.startswith("-") for name in ordering}) != 1:
+        # One row-value comparison runs in one direction; mixed directions would need an OR per column.
+        raise ImproperlyConfigured(f"{model.__name__}: keyset ordering {ordering} mixes directions")
+    try:
+        fields = [model._meta.pk if name.lstrip("-") == "pk" else model._meta.get_field(name.lstrip("-"))
+                  for name in ordering]
+    except FieldDoesNotExist as exc:
+        raise ImproperlyConfigured(f"{model.__name__}: keyset ordering {ordering}: {exc}") from None
+    if any(field.null or field.is_relation or not field.concrete for field in fields) or not fields[-1].unique:
+        # NULLs never compare true, and without a unique last column ties at a page edge repeat or vanish.
+        raise ImproperlyConfigured(f"{model.__name__}: keyset ordering {ordering} needs non-null local columns, "
+                                   "the last one unique")
+    return fields
+
+
+def _position_value(field, text: str):
+    value = field.to_python(text)
+    field.run_validators(value)  # the column's range: a forged id past 2**63 is a 404, not a driver error
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):  # the cursors handed out carry an offset; a naive one is forged
+            raise ValueError(text)
+        value = value.astimezone(UTC)  # OverflowError at the ends of the calendar
+    return value
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Keyset pagination on every column of the queryset's ordering: one index seek on any page.
+
+    The selector orders its queryset, e.g. `.order_by("-created_at", "-id")`: one direction, no
+    nullable column, the last one unique (an unordered queryset gets `ordering`). A cursor holds that
+    ordering's values for one row, and the page after it is
+    `WHERE ... AND (created_at, id) < (%s, %s) ORDER BY created_at DESC, id DESC LIMIT n + 1`, which an
+    index on (filter columns..., created_at, id) answers by seeking to the cursor and reading n + 1
+    entries, deep pages as cheap as the first; equal timestamps are neither repeated nor skipped.
+    DRF's own CursorPagination keeps only the first column and steps over ties with an offset.
+    Parameters, links (`previous` walks the ordering backwards from the first row), the response
+    and its schema are DRF's.
     """
 
-    ordering = "-id"
+    ordering = ("-id",)
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_ordering(self, request, queryset, view):
+        return tuple(queryset.query.order_by) or self.ordering
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, queryset, view)
+        self.fields = _keyset_fields(queryset.model, self.ordering)
+        self.cursor = self.decode_cursor(request)
+        reverse = self.cursor is not None and self.cursor.reverse
+        # The page before a cursor is read walking the ordering backwards from it, then put back in order.
+        queryset = queryset.order_by(*(_flip(name) for name in self.ordering) if reverse else self.ordering)
+        if self.cursor is not None:
+            before = self.ordering[0].startswith("-") != reverse
+            queryset = queryset.filter(_beyond(self.fields, self.cursor.position, before,
+                                               connections[queryset.db].vendor))
+        rows = list(queryset[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        self.page = rows[: self.page_size]
+        if reverse:
+            self.page.reverse()
+        self.has_previous = more if reverse else self.cursor is not None
+        self.has_next = True if reverse else more
+        return self.page
+
+    def get_next_link(self):
+        if not self.has_next:
+            return None
+        if not self.page:  # nothing before the cursor any more: what follows is the list from its start
+            return remove_query_param(self.base_url, self.cursor_query_param)
+        return self.encode_cursor(pagination.Cursor(offset=0, reverse=False, position=self._position(self.page[-1])))
+
+    def get_previous_link(self):
+        if not self.has_previous:
+            return None
+        # An empty page after a cursor (its rows were deleted) still leads back to the rows before it.
+        position = self._position(self.page[0]) if self.page else self.cursor.position
+        return self.encode_cursor(pagination.Cursor(offset=0, reverse=True, position=position))
+
+    def encode_cursor(self, cursor):
+        token = cursor_token(cursor.position, reverse=cursor.reverse)
+        return replace_query_param(self.base_url, self.cursor_query_param, token)
+
     def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # DRF checks that the cursor decodes, not that its position fits the ordering column: a forged
-        # `p=abc` would reach `filter(id__lt="abc")` and fail with a 500.
-        if cursor is not None and cursor.position is not None:
-            try:
-                int(cursor.position)
-            except (TypeError, ValueError):
-                raise exceptions.NotFound(self.invalid_cursor_message) from None
-        return cursor
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            tokens = parse.parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"),
+                                    keep_blank_values=True, strict_parsing=True)
+            reverse = tokens.pop("r", ["0"])
+            texts = tokens.pop("p")
+            if tokens or reverse not in (["0"], ["1"]) or len(texts) != len(self.fields):
+                raise ValueError(encoded)
+            position = tuple(_position_value(field, text) for field, text in zip(self.fields, texts, strict=True))
+        except (KeyError, ValueError, OverflowError, ValidationError):
+            # Undecodable, or values that do not fit the ordering's columns: forged or truncated.
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        return pagination.Cursor(offset=0, reverse=reverse == ["1"], position=position)
+
+    def _position(self, row) -> tuple:
+        if isinstance(row, dict):  # a .values() queryset
+            return tuple(row[field.attname] for field in self.fields)
+        return tuple(getattr(row, field.attname) for field in self.fields)
+
+
+def _flip(name: str) -> str:
+    return name[1:] if name.startswith("-") else f"-{name}"
 
 
 class Conflict(exceptions.APIException):

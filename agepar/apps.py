@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -9,8 +10,10 @@ class AgeparConfig(AppConfig):
     def ready(self):
         from agepar import checks  # noqa: F401  (registers the system checks)
         from agepar.db_grants import revoke_append_only_rewrites
+        from agepar.postgres import tune_connection
 
         # post_migrate is sent per app with models, after all migrations ran: the audits app's is
         # the one whose tables this guards (agepar itself has no models, so gets no signal).
         post_migrate.connect(revoke_append_only_rewrites, sender=self.apps.get_app_config("audits"),
                              dispatch_uid="agepar.revoke_append_only_rewrites")
+        connection_created.connect(tune_connection, dispatch_uid="agepar.tune_connection")

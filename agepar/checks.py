@@ -21,3 +21,13 @@ def shared_cache(app_configs, **kwargs):
             id="agepar.W002",
         )]
     return []
+
+
+@checks.register(checks.Tags.database)
+def utc_connections(app_configs, **kwargs):
+    # API list rows carry timestamps as the database returns them (agepar/representation.py):
+    # they are UTC only while Django keeps its connections in UTC.
+    if not settings.USE_TZ or any(db.get("TIME_ZONE") for db in settings.DATABASES.values()):
+        return [checks.Error("USE_TZ must be on and no database may set TIME_ZONE: API timestamps are UTC.",
+                             id="agepar.E003")]
+    return []

@@ -70,7 +70,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.middleware.AuthenticationMiddleware",
@@ -118,7 +117,8 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _options.setdefault("connect_timeout", env.integer("DB_CONNECT_TIMEOUT", 5, minimum=1))
     if env.boolean("DB_POOL", True):
         # Django's native psycopg pool: a process keeps min..max open connections instead of
-        # opening one per request (the old portal opened 3-4 per request).
+        # opening one per request (the old portal opened 3-4 per request). CONN_HEALTH_CHECKS
+        # makes it check each connection it hands out (agepar/postgres.py makes that check cheap).
         _options["pool"] = {
             "min_size": env.integer("DB_POOL_MIN_SIZE", 2, minimum=0),
             "max_size": env.integer("DB_POOL_MAX_SIZE", 10, minimum=1),
@@ -213,6 +213,7 @@ if env.boolean("USE_X_FORWARDED_PROTO", False):
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.size("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 
 # --- I18N -----------------------------------------------------------------------------------------
+# One language: every page and message is pt-BR, so there is no LocaleMiddleware to negotiate it.
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)")]
 TIME_ZONE = "America/Sao_Paulo"

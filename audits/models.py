@@ -57,15 +57,17 @@ class AuditEvent(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=["success", "failure"]),
                                    name="audits_auditevent_status_valid"),
         ]
-        # Every list is newest first by id, so each filter gets (column, id) to seek and stop early.
+        # Every list is newest first by (at, id) (audits.selectors.NEWEST_FIRST): each filter gets
+        # (column, at, id) and the whole trail (at, id), so a page, and a time bound with it, is an
+        # index seek from the cursor that stops after the page.
         indexes = [
-            models.Index(fields=["action", "-id"], name="audit_action_id"),
-            models.Index(fields=["kind", "-id"], name="audit_kind_id"),
-            models.Index(fields=["actor", "-id"], name="audit_actor_id"),
-            models.Index(fields=["status", "-id"], name="audit_status_id"),
+            models.Index(fields=["-at", "-id"], name="audit_at_id"),
+            models.Index(fields=["action", "-at", "-id"], name="audit_action_at"),
+            models.Index(fields=["kind", "-at", "-id"], name="audit_kind_at"),
+            models.Index(fields=["actor", "-at", "-id"], name="audit_actor_at"),
+            models.Index(fields=["status", "-at", "-id"], name="audit_status_at"),
             # target_id first: the admin searches by target id alone, the API by (type, id).
-            models.Index(fields=["target_id", "target_type", "-id"], name="audit_target"),
-            models.Index(fields=["at"], name="audit_at"),
+            models.Index(fields=["target_id", "target_type", "-at", "-id"], name="audit_target_at"),
             # Prefix search on the actor label in the admin (LIKE 'x%'); the opclass only matters
             # on PostgreSQL with a non-C collation, other databases ignore it.
             models.Index(fields=["actor_label"], name="audit_actor_label_like", opclasses=["varchar_pattern_ops"]),

@@ -27,7 +27,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "kind", "status", "actor", "actor_cpf", "attempts", "created_at", "finished_at")
     list_filter = (KindFilter, "status", ("created_at", DateFieldListFilter))
     list_select_related = ("actor",)
-    ordering = ("-id",)
+    ordering = ("-created_at", "-id")  # newest first like the API, on the same (..., created_at, id) indexes
     # Shown in the search box help; the matching itself is get_search_results, one indexed lookup per term.
     search_fields = ("=actor_cpf", "^actor_email", "^actor_nome")
     search_help_text = "CPF (exato), início do e-mail ou início do nome do autor; ou o número da submissão."

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, has_role
 from agepar.api import Conflict, PayloadTooLarge
-from agepar.representation import datetime_writer
 from submissions import automations, selectors, services
 from submissions.models import Submission
 from submissions.payloads import json_schema
@@ -69,21 +68,25 @@ class SubmissionSerializer(SubmissionSummarySerializer):
     result = serializers.JSONField(allow_null=True)
 
 
-def summary_row(row: dict, iso) -> dict:
+def summary_row(row: dict) -> dict:
     """SubmissionSummarySerializer's output for a `.values()` row, without its per-field cost
-    (`iso` from agepar.representation.datetime_writer; tests/perf/test_representation.py holds them equal)."""
+    (agepar/representation.py; tests/perf/test_representation.py holds them equal)."""
     return {
         "id": row["id"], "kind": row["kind"], "version": row["version"], "status": row["status"],
-        "error": row["error"], "attempts": row["attempts"], "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]), "started_at": iso(row["started_at"]),
-        "finished_at": iso(row["finished_at"]),
+        "error": row["error"], "attempts": row["attempts"], "created_at": row["created_at"],
+        "updated_at": row["updated_at"], "started_at": row["started_at"], "finished_at": row["finished_at"],
         "actor": {"id": row["actor_id"], "nome": row["actor_nome"], "email": row["actor_email"],
                   "cpf": row["actor_cpf"] or None},
     }
 
 
-def full_row(row: dict, iso) -> dict:
-    return {**summary_row(row, iso), "payload": row["payload"], "result": row["result"]}
+def full_row(row: dict) -> dict:
+    return {**summary_row(row), "payload": row["payload"], "result": row["result"]}
+
+
+def submission_body(submission: Submission) -> dict:
+    """SubmissionSerializer's output for one instance (the create, detail and retry answers)."""
+    return full_row({name: getattr(submission, name) for name in selectors.FULL_FIELDS})
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
@@ -146,8 +149,8 @@ class SubmissionListCreateApi(GenericAPIView):
             created_before=params.get("created_before"),
         )
         page = self.paginate_queryset(qs)
-        build, iso = full_row if full else summary_row, datetime_writer()
-        return self.get_paginated_response([build(row, iso) for row in page])
+        build = full_row if full else summary_row
+        return self.get_paginated_response([build(row) for row in page])
 
     def initial(self, request, *args, **kwargs):
         # Before authentication: its CSRF check parses the body, which is exactly what a huge one must avoid.
@@ -193,7 +196,7 @@ class SubmissionListCreateApi(GenericAPIView):
         except services.IdempotencyKeyReused:
             raise Conflict("Esta Idempotency-Key já foi usada para outra requisição.",
                            code="idempotency_key_reused") from None
-        return Response(SubmissionSerializer(outcome.submission).data,
+        return Response(submission_body(outcome.submission),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 
@@ -207,7 +210,7 @@ def _visible(request, pk) -> Submission:
 class SubmissionDetailApi(APIView):
     @extend_schema(tags=TAGS, summary="One submission", responses=SubmissionSerializer)
     def get(self, request, pk: int):
-        return Response(SubmissionSerializer(_visible(request, pk)).data)
+        return Response(submission_body(_visible(request, pk)))
 
 
 class SubmissionRetryApi(APIView):
@@ -227,7 +230,7 @@ class SubmissionRetryApi(APIView):
             submission = services.submission_retry(submission=submission, actor=request.user, request=request)
         except services.InvalidTransition:
             raise Conflict("Só é possível reenfileirar uma submissão com erro.", code="invalid_state") from None
-        return Response(SubmissionSerializer(submission).data)
+        return Response(submission_body(submission))
 
 
 class SubmissionResultApi(APIView):

@@ -53,16 +53,18 @@ class Submission(models.Model):
             models.UniqueConstraint(fields=["actor", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="submissions_submission_idempotency_key"),
         ]
-        # Lists are newest first by id; each filter column gets (column, id) so a page is an index seek.
+        # Lists are newest first by (created_at, id) (submissions.selectors.NEWEST_FIRST): each filter
+        # column gets (column, created_at, id) and the whole list (created_at, id), so a page, and a
+        # time bound with it, is an index seek from the cursor that stops after the page.
         indexes = [
-            models.Index(fields=["actor", "-id"], name="submission_actor_id"),
-            models.Index(fields=["kind", "-id"], name="submission_kind_id"),
-            models.Index(fields=["status", "-id"], name="submission_status_id"),
+            models.Index(fields=["-created_at", "-id"], name="submission_created_id"),
+            models.Index(fields=["actor", "-created_at", "-id"], name="submission_actor_created"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="submission_kind_created"),
+            models.Index(fields=["status", "-created_at", "-id"], name="submission_status_created"),
             # Admin search: exact CPF, e-mail prefix (stored lower-case; the opclass makes LIKE 'x%'
             # indexable on PostgreSQL whatever the collation, and is ignored by SQLite).
             models.Index(fields=["actor_cpf"], name="submission_actor_cpf"),
             models.Index(fields=["actor_email"], name="submission_actor_email", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["created_at"], name="submission_created_at"),
             # Small partial indexes: rows waiting to run, and running rows by lease for requeue_stale.
             models.Index(fields=["id"], name="submission_queued", condition=Q(status="queued")),
             models.Index(fields=["lease_expires_at"], name="submission_running_lease", condition=Q(status="running")),

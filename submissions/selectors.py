@@ -8,6 +8,9 @@ from submissions.models import Submission
 LIST_FIELDS = ("id", "kind", "version", "status", "error", "attempts", "created_at", "updated_at", "started_at",
                "finished_at", "actor_id", "actor_nome", "actor_email", "actor_cpf")
 FULL_FIELDS = (*LIST_FIELDS, "payload", "result")
+# Newest first (API.md), by time: ids and created_at do not grow strictly together, so a time filter
+# on an id ordering walks every newer row. `id` breaks ties; every list index ends (created_at, id).
+NEWEST_FIRST = ("-created_at", "-id")
 
 
 def can_see_all(user) -> bool:
@@ -16,7 +19,7 @@ def can_see_all(user) -> bool:
 
 def submission_list(*, user, all_actors: bool = False, full: bool = False, kind: str | None = None,
                     status: str | None = None, created_after=None, created_before=None) -> QuerySet:
-    """Newest first (the cursor paginator orders by -id); every filter is a WHERE clause."""
+    """Newest first (NEWEST_FIRST, the cursor paginator's keyset); every filter is a WHERE clause."""
     qs = Submission.objects.filter(deleted_at__isnull=True)
     if not all_actors:
         qs = qs.filter(actor=user)
@@ -30,7 +33,7 @@ def submission_list(*, user, all_actors: bool = False, full: bool = False, kind:
         qs = qs.filter(created_at__lt=created_before)
     # payload/result can be large: a list reads them only when asked. Plain dicts: the API builds
     # its rows from them directly (submissions.api.summary_row).
-    return qs.values(*(FULL_FIELDS if full else LIST_FIELDS))
+    return qs.order_by(*NEWEST_FIRST).values(*(FULL_FIELDS if full else LIST_FIELDS))
 
 
 def submission_for(*, user, submission_id: int) -> Submission | None:

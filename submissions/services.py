@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -33,11 +33,25 @@ def _lease_until():
     return timezone.now() + timedelta(seconds=settings.SUBMISSIONS_LEASE_SECONDS)
 
 
+def _queue_shares_the_transaction(task) -> bool:
+    """True when the task queue is a table of the database that holds the submissions."""
+    from django_tasks_db import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    return (isinstance(task.get_backend(), DatabaseBackend)
+            and router.db_for_write(DBTaskResult) == router.db_for_write(Submission))
+
+
 def _enqueue(submission_id: int) -> None:
     from submissions.tasks import run_submission
 
-    # After commit: a worker must never look for a row it cannot see yet.
-    transaction.on_commit(lambda: run_submission.enqueue(submission_id))
+    if _queue_shares_the_transaction(run_submission):
+        # The task row commits or rolls back with the submission: no window in which a crash
+        # leaves one without the other, and one commit per create instead of two.
+        run_submission.enqueue(submission_id)
+    else:
+        # Another queue (or an immediate runner) must not look for a row it cannot see yet.
+        transaction.on_commit(lambda: run_submission.enqueue(submission_id))
 
 
 def _details(submission: Submission, **extra) -> dict:
@@ -52,7 +66,7 @@ class Created:
 
 def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str | None = None,
                       request=None) -> Created:
-    """Insert a queued submission (payload already validated) and enqueue its run on commit."""
+    """Insert a queued submission (payload already validated) and enqueue its run (see _enqueue)."""
     automation = automations.get(kind)
     if automation is None:
         raise ValueError(f"unknown automation kind {kind!r}")
@@ -140,7 +154,7 @@ def submission_fail(*, submission: Submission, error: str) -> None:
 
 
 def submission_retry(*, submission: Submission, actor, request=None) -> Submission:
-    """error → queued, enqueued again on commit."""
+    """error → queued, and enqueued again (see _enqueue)."""
     now = timezone.now()
     with transaction.atomic():
         # Race: two retries (or a retry and an admin action) at once; only one finds it in error.

@@ -67,9 +67,9 @@ def test_an_authenticated_get_is_one_query_for_session_and_user_and_writes_nothi
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/me").status_code == 200
     sql = [q["sql"] for q in queries.captured_queries]
-    # One SELECT joins session and user; the second reads the current roles for the response.
-    assert len(sql) == 2, sql
-    assert "accounts_session" in sql[0] and "accounts_user" in sql[0]
+    # One SELECT joins session and user and reads the user's current roles (the response lists them).
+    assert len(sql) == 1, sql
+    assert "accounts_session" in sql[0] and "accounts_user" in sql[0] and "auth_group" in sql[0]
     assert not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in sql)
 
     with moved_clock(timedelta(seconds=61)), CaptureQueriesContext(connection) as queries:
@@ -154,3 +154,16 @@ def test_the_session_cookie_from_a_real_production_server(owner, tmp_path):
     assert header.startswith("__Host-sessionid=")
     flags = {part.strip().lower() for part in header.split(";")}
     assert {"secure", "httponly", "path=/", "samesite=lax"} <= flags
+
+
+def test_roles_come_with_the_session_and_are_current_on_every_request(owner, signed_in):
+    client = signed_in(owner)
+    assert client.get("/api/me").json()["roles"] == []
+    # Any character may be in a group name: the names travel as a JSON array, not a joined string.
+    for name in ("ferias", 'a,b "c"', "ação"):
+        owner.groups.create(name=name)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/me").json()["roles"] == sorted(["ferias", 'a,b "c"', "ação"])
+    assert len(queries.captured_queries) == 1
+    owner.groups.clear()
+    assert client.get("/api/me").json()["roles"] == []

@@ -105,8 +105,8 @@ def test_filters_combine(auditor_client, varied, params, expected):
         elif key.startswith("at_"):
             value = (varied["now"] - timedelta(days=value)).isoformat()
         query[key] = value
-    events = varied["events"]
-    assert _ids(auditor_client.get(URL, query)) == [events[i].pk for i in reversed(expected)]
+    newest_first = sorted((varied["events"][i] for i in expected), key=lambda e: (e.at, e.pk), reverse=True)
+    assert _ids(auditor_client.get(URL, query)) == [e.pk for e in newest_first]
 
 
 def test_a_submission_filter_ignores_other_target_types(auditor_client, owner):

@@ -1,17 +1,18 @@
 """The list endpoints build their rows without DRF serializers (agepar/representation.py); the
 serializers remain the documented schema. These tests hold the two outputs byte for byte equal."""
 
+import datetime as dt
 import uuid
 
 import pytest
 from django.utils import timezone
 
-from agepar.representation import datetime_writer
+from agepar.renderers import ORJSONRenderer
 from audits import selectors as audit_selectors
 from audits.api import AuditEventSerializer, event_row
 from audits.services import record
 from submissions import selectors as submission_selectors
-from submissions.api import SubmissionSerializer, SubmissionSummarySerializer, full_row, summary_row
+from submissions.api import SubmissionSerializer, SubmissionSummarySerializer, full_row, submission_body, summary_row
 from submissions.models import Submission
 
 
@@ -25,13 +26,31 @@ def submissions(owner, other_user):
                               actor_nome="Sem CPF", actor_email=other_user.email, payload={}, status="queued")
 
 
+def rendered(rows) -> bytes:
+    return ORJSONRenderer().render(list(rows))
+
+
+@pytest.fixture(autouse=True)
+def api_time_zone():
+    with timezone.override(dt.UTC):  # what ApiUtcMiddleware sets for /api/
+        yield
+
+
 @pytest.mark.parametrize("full", [False, True])
 def test_submission_rows_match_the_serializers(submissions, owner, full):
     rows = list(submission_selectors.submission_list(user=owner, all_actors=True, full=full).order_by("-id"))
     instances = list(Submission.objects.order_by("-id"))
     serializer, build = (SubmissionSerializer, full_row) if full else (SubmissionSummarySerializer, summary_row)
-    assert [build(row, datetime_writer()) for row in rows] == serializer(instances, many=True).data
+    assert rendered(build(row) for row in rows) == rendered(serializer(instances, many=True).data)
     assert len(rows) == 2
+
+
+def test_submission_bodies_match_the_serializer(submissions, owner):
+    created = Submission.objects.create(kind="form2json", version="1.0.0", actor=owner, actor_nome=owner.nome,
+                                        actor_email=owner.email, payload={"ação": [1, {"x": None}]})
+    # A fresh instance (timestamps from Python) and rows read back (timestamps from the database).
+    for submission in [created, *Submission.objects.order_by("id")]:
+        assert rendered([submission_body(submission)]) == rendered([SubmissionSerializer(submission).data])
 
 
 def test_audit_rows_match_the_serializer(db, owner):
@@ -41,7 +60,7 @@ def test_audit_rows_match_the_serializer(db, owner):
     assert len(rows) == 2
     # The serializer reads the same values; a session id and an IP exercise the non-string fields.
     rows[0] = {**rows[0], "session_public_id": uuid.uuid4(), "ip": "10.0.0.1"}
-    assert [event_row(row, datetime_writer()) for row in rows] == AuditEventSerializer(rows, many=True).data
+    assert rendered(event_row(row) for row in rows) == rendered(AuditEventSerializer(rows, many=True).data)
 
 
 def test_orjson_renderer_writes_drf_bytes():
