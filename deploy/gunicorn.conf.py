@@ -5,6 +5,7 @@ thread takes a database connection from the worker's pool, so keep
 DB_POOL_MAX_SIZE >= GUNICORN_THREADS (docs/operations.md has the sizing rule).
 """
 
+import ctypes
 import multiprocessing
 import os
 
@@ -25,3 +26,26 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "agepar.wsgi:application"
+
+
+def _keep_freed_buffers() -> None:
+    """Fixed glibc malloc thresholds, set in the master so that forked workers inherit them.
+
+    A streamed upload or download churns ~1 MiB buffers; with glibc's default (dynamic)
+    thresholds they are handed back to the kernel and faulted in again on every chunk: 0.4-1 M
+    page faults and up to 2x the CPU per GiB uploaded (docs/BENCHMARKS.md, "Upload"). Kept, they
+    are reused. Same as MALLOC_MMAP_THRESHOLD_=16777216 MALLOC_TRIM_THRESHOLD_=134217728 in the
+    environment, which wins when set; a worker then keeps up to 128 MiB of freed heap.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): its allocator has no such thresholds
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    libc.mallopt(m_mmap_threshold, 16 * 1024 * 1024)
+    libc.mallopt(m_trim_threshold, 128 * 1024 * 1024)
+
+
+_keep_freed_buffers()

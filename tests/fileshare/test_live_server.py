@@ -106,7 +106,7 @@ def test_upload_through_gunicorn_stores_identical_bytes(tmp_path, owner, spool, 
         status, response = upload_all(base, http, body)
         assert status == 201, response
         item = FileShareItem.objects.get()
-        assert item.sha256 == body.sha256.hexdigest() and item.size == 3 * MIB + 123
+        assert item.sha256 == body.sha256() and item.size == 3 * MIB + 123
         link = response.split(b'"link":"', 1)[1].split(b'"', 1)[0].decode()
         download = requests.get(link + "/download", timeout=30)
         assert download.status_code == 200
@@ -159,4 +159,4 @@ def test_a_200_mib_upload_keeps_the_worker_memory_flat(tmp_path, owner, spool):
         assert status == 201, response
         growth_mib = (memory_kib(worker, "VmHWM") - baseline) / 1024
     assert growth_mib < 64, f"worker peak RSS grew by {growth_mib:.1f} MiB"
-    assert FileShareItem.objects.get(size=200 * MIB).sha256 == body.sha256.hexdigest()
+    assert FileShareItem.objects.get(size=200 * MIB).sha256 == body.sha256()

@@ -113,7 +113,7 @@ def test_gunicorn_configured_for_s3_by_environment(tmp_path, owner, s3_endpoint,
         status, response = upload_all(base, http, body)
         assert status == 201, response
         item = FileShareItem.objects.get()
-        assert objects(bucket) == [item.storage_name] and item.sha256 == body.sha256.hexdigest()
+        assert objects(bucket) == [item.storage_name] and item.sha256 == body.sha256()
         link = response.split(b'"link":"', 1)[1].split(b'"', 1)[0].decode()
         download = requests.get(link + "/download", timeout=30)  # follows the presigned redirect
         assert download.status_code == 200

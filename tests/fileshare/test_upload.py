@@ -2,6 +2,7 @@
 
 import errno
 import os
+import random
 from datetime import timedelta
 
 import pytest
@@ -258,4 +259,56 @@ def test_disk_full_while_spooling_is_507_and_leaves_nothing(owner_client, monkey
     monkeypatch.setattr(fileshare.uploads, "TemporaryUploadedFile", FullDisk)
     response = upload(owner_client)
     assert response.status_code == 507
+    assert_nothing_left(upload_root, upload_temp_dir)
+
+
+def _noise(size: int) -> bytes:
+    """Bytes a multipart parser can trip on: line breaks, dashes, and the test helper's boundary alphabet."""
+    rng = random.Random(size)
+    return bytes(rng.choice(b"\r\n-0123456789abcdefxyz") for _ in range(size))
+
+
+def test_a_file_of_several_reads_is_stored_and_hashed_exactly(owner_client, upload_root, upload_temp_dir):
+    content = b"%PDF-1.7\n" + _noise(3 * 1024 * 1024 + 123)
+    body, content_type = multipart([("ttl", None, b"1d"), ("file", "grande.pdf", content), ("extra", None, b"x")])
+    response = owner_client.generic("POST", ITEMS_URL, body, content_type=content_type)
+    assert response.status_code == 201, response.content
+    item = FileShareItem.objects.get(pk=response.json()["id"])
+    assert item.sha256 == helpers.sha256(content) and item.size == len(content)
+    assert (upload_root / item.storage_name).read_bytes() == content
+    assert list(upload_temp_dir.iterdir()) == []
+
+
+def test_a_refused_type_is_seen_when_its_first_bytes_straddle_two_reads(owner_client, upload_root, upload_temp_dir):
+    # A text field fills the first 1 MiB read but for a few bytes, so the file begins in one read and
+    # its first 8 KiB (what the sniffer needs) end in the next.
+    def build(filler: bytes):
+        html = b"<html><script>alert(1)</script>" + b" " * 20_000
+        return multipart([("ttl", None, b"1d"), ("nota", None, filler), ("file", "a.pdf", html)], boundary="b" * 32)
+
+    body, content_type = build(b"x" * (1024 * 1024 - 100 - build(b"")[0].index(b"<html>")))
+    assert body.index(b"<html>") == 1024 * 1024 - 100
+    response = owner_client.generic("POST", ITEMS_URL, body, content_type=content_type)
+    assert response.status_code == 415, response.content
+    assert_nothing_left(upload_root, upload_temp_dir)
+
+
+def test_over_the_limit_several_reads_in_is_413_and_leaves_nothing(owner_client, settings, upload_root,
+                                                                   upload_temp_dir):
+    settings.FILESHARE_MAX_UPLOAD_SIZE = 2 * 1024 * 1024
+    response = upload(owner_client, PDF + _noise(3 * 1024 * 1024), "grande.pdf")
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert_nothing_left(upload_root, upload_temp_dir)
+
+
+@pytest.mark.parametrize("cut", [
+    pytest.param(lambda body: body[:-len(b"--\r\n") - 40], id="no final delimiter"),
+    pytest.param(lambda body: body.replace(b"\r\n\r\n", b"\r\n", 1), id="headers run into the data"),
+    pytest.param(lambda body: body.replace(b"\r\n", b"\n"), id="bare LF line breaks"),
+])
+def test_a_malformed_body_is_400_and_leaves_nothing(owner_client, cut, upload_root, upload_temp_dir):
+    body, content_type = multipart([("file", "a.pdf", PDF + _noise(2 * 1024 * 1024)), ("ttl", None, b"1d")])
+    response = owner_client.generic("POST", ITEMS_URL, cut(body), content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
     assert_nothing_left(upload_root, upload_temp_dir)
