@@ -42,9 +42,13 @@ def _beyond(fields, position, before: bool, vendor: str) -> Q:
     bound = Q()
     if vendor == "sqlite":
         # SQLite stores datetimes as text: Python writes `YYYY-MM-DD HH:MM:SS[.ffffff]`, the database's
-        # Now() (AuditEvent.at's default) `YYYY-MM-DD HH:MM:SS.fff`, so rows tied on one instant need not
-        # compare equal. Padded to one shape they do; the padding hides the column from the index, so a
-        # plain bound on the first column, a second wide to hold both shapes, gives SQLite its seek.
+        # Now() (AuditEvent.at's default) `YYYY-MM-DD HH:MM:SS.fff`, so a cursor's value (bound as
+        # Python writes it) and the stored row of the same instant need not compare equal. Padded to
+        # one shape they do; the padding hides the column from the index, so a plain bound on the first
+        # column, a second wide to hold both shapes, gives SQLite its seek. ORDER BY stays on the raw
+        # text (the index order): two rows of one instant stored in two shapes would be ordered by
+        # shape, not id, and could be skipped at a page edge. The app never stores them so (each time
+        # column has one writer); data imported next to Now()-written rows should use Now()'s shape.
         for i, field in enumerate(fields):
             if isinstance(field, DateTimeField):
                 columns[i], values[i] = _PaddedTime(columns[i]), _PaddedTime(values[i])

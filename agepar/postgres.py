@@ -55,10 +55,20 @@ def tune_connection(sender, connection, **kwargs):
         pool._check = check_connection
 
 
+def _server_spoke(conn) -> bool:
+    """True if the idle connection's socket has something to read, an error or a hang-up."""
+    poller = select.poll()  # poll, not select: select() refuses descriptors above 1023
+    poller.register(conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
 def check_connection(conn) -> None:
-    """The pool's `check` (settings: DATABASES OPTIONS pool): raise if the connection is unusable."""
+    """The pool's checkout check (installed by tune_connection): raise if the connection is unusable."""
     if conn.closed or conn.pgconn.status != ConnStatus.OK:
         raise ConnectionError("connection closed")
-    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-    if readable:  # the server spoke while the connection sat idle: see whether it is still there
+    try:
+        quiet = not _server_spoke(conn)
+    except (OSError, ValueError):
+        quiet = False  # cannot tell: ask the server
+    if not quiet:
         ConnectionPool.check_connection(conn)

@@ -115,6 +115,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _options = _db.setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", env.integer("DB_CONNECT_TIMEOUT", 5, minimum=1))
+    # TCP keepalives on idle pooled connections: they keep a NAT's or firewall's state alive, and
+    # turn a server that vanished into a socket error that the pool's checkout check sees
+    # (agepar/postgres.py) instead of a failed first query. Ignored on Unix sockets.
+    _options.setdefault("keepalives_idle", 30)
+    _options.setdefault("keepalives_interval", 10)
+    _options.setdefault("keepalives_count", 3)
     if env.boolean("DB_POOL", True):
         # Django's native psycopg pool: a process keeps min..max open connections instead of
         # opening one per request (the old portal opened 3-4 per request). CONN_HEALTH_CHECKS

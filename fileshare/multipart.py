@@ -8,9 +8,11 @@ the chunks the server hands over and passes memoryview slices of them on: the fi
 copied in Python, and parsing a GiB takes 0.09 s.
 
 Strict: a body that breaks the grammar (no delimiter, truncated, oversized part headers, an
-encoded part) is a 400. Otherwise it reads a body as Django's parser does (tests/fileshare/
-test_multipart.py compares the two): the same header parsing, file-name sanitizing, parts skipped
-or kept, and limits (DATA_UPLOAD_MAX_MEMORY_SIZE, DATA_UPLOAD_MAX_NUMBER_FIELDS).
+encoded part; also transport padding after a delimiter, which RFC 2046 allows and no browser
+sends) is a 400, and so is a body cut off by a client that went away. Otherwise it reads a body
+as Django's parser does (tests/fileshare/test_multipart.py compares the two): the same header
+parsing, file-name sanitizing, parts skipped or kept, and limits (DATA_UPLOAD_MAX_MEMORY_SIZE,
+DATA_UPLOAD_MAX_NUMBER_FIELDS; every part, skipped or not, counts against fields + files).
 """
 
 from django.conf import settings
@@ -53,7 +55,10 @@ class _Body:
         self.buf, self.pos = CRLF, 0
 
     def _extend(self) -> None:
-        chunk = self._read(self.chunk_size)
+        try:
+            chunk = self._read(self.chunk_size)
+        except OSError:  # the client went away mid-body (Django's UnreadablePostError, gunicorn's NoMoreData)
+            raise malformed("o envio foi interrompido") from None
         if not chunk:
             raise malformed("o corpo termina antes do delimitador final")
         # Nothing left in buf (the usual case) makes this `chunk` itself, not a copy.
@@ -140,11 +145,21 @@ def _field_value(data, budget: int | None) -> bytes:
     return bytes(value)
 
 
+def _part_limit() -> int | None:
+    fields, files = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS, settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    return None if fields is None or files is None else fields + files
+
+
 def parse(stream, boundary: bytes, encoding: str, handler) -> tuple[QueryDict, MultiValueDict]:
     """(POST, FILES) of a multipart body, files through `handler` (an upload handler); raises 400s."""
     post, files = QueryDict(mutable=True), MultiValueDict()
     field_count = field_bytes = 0
-    for headers, data in parts(stream, boundary, handler.chunk_size):
+    max_parts = _part_limit()
+    for count, (headers, data) in enumerate(parts(stream, boundary, handler.chunk_size), 1):
+        if max_parts is not None and count > max_parts:
+            # Parts that are skipped (no name, a file name that sanitizes to nothing) count too: each
+            # costs parsing, and a body of nothing but tiny skipped parts would cost seconds of CPU.
+            raise TooManyFieldsSent("The number of multipart parts exceeded the fields and files limits.")
         disposition = headers.get("content-disposition", (None, {}))[1]
         is_file = bool(disposition.get("filename"))
         if not is_file and settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None:

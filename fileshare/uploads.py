@@ -88,7 +88,10 @@ class StreamingUploadHandler(FileUploadHandler):
         self.sniffed = False
         try:
             # Always on disk (FILE_UPLOAD_TEMP_DIR), whatever the size: memory use stays one chunk.
-            self.upload = TemporaryUploadedFile(clean_name(file_name), "application/octet-stream", 0, None)
+            # The temporary file's suffix comes from the name it is given: a long client "extension"
+            # would make it longer than the file system allows (ENAMETOOLONG). The name is set after.
+            self.upload = TemporaryUploadedFile("upload", "application/octet-stream", 0, None)
+            self.upload.name = clean_name(file_name)
         except OSError as exc:
             self._storage_error(exc)
 

@@ -118,3 +118,42 @@ def test_pool_check_refuses_a_closed_connection(raw_connection):
     raw_connection.close()
     with pytest.raises(ConnectionError):
         check_connection(raw_connection)
+
+
+def test_the_socket_probe_works_on_descriptors_above_1023():
+    """select() cannot watch them, and a pooled connection may well get one in a busy worker."""
+    import os
+    import resource
+    import socket
+    from types import SimpleNamespace
+
+    from agepar.postgres import _server_spoke
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1100 and hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip("the open-files limit is below 1100")
+    ours, server = socket.socketpair()
+    try:
+        if soft < 1100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1100, hard))
+        high = os.dup2(ours.fileno(), 1050)
+        conn = SimpleNamespace(pgconn=SimpleNamespace(socket=high))
+        try:
+            assert _server_spoke(conn) is False
+            server.sendall(b"E")  # e.g. a FATAL message from a server shutting down
+            assert _server_spoke(conn) is True
+        finally:
+            os.close(high)
+    finally:
+        ours.close()
+        server.close()
+        if soft < 1100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_connections_send_tcp_keepalives():
+    connection.ensure_connection()
+    parameters = connection.connection.info.get_parameters()
+    assert (parameters.get("keepalives_idle"), parameters.get("keepalives_count")) == ("30", "3")

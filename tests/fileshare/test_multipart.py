@@ -263,3 +263,32 @@ def test_the_field_count_limit_is_djangos(settings, count):
         except TooManyFieldsSent:
             outcomes.append("too many")
     assert outcomes[0] == outcomes[1] == (5 if count == 5 else "too many")
+
+
+@pytest.mark.parametrize("skipped", [4, 5])
+def test_skipped_parts_count_against_the_limits(settings, skipped):
+    # Parts without a name are read and skipped; unbounded, tiny ones would cost seconds of CPU.
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS, settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3, 2
+    raw = body(*[part('form-data; filename="x.pdf"', b"x")] * skipped, file(b"x"))
+    if skipped + 1 <= 5:
+        assert len(ours(raw)[1]["file"]) == 1
+    else:
+        with pytest.raises(TooManyFieldsSent):
+            ours(raw)
+
+
+def test_a_client_that_goes_away_mid_body_is_a_400_not_a_500():
+    from django.http import UnreadablePostError
+
+    class Dropped:
+        def __init__(self):
+            self.reads = 0
+
+        def read(self, size):
+            self.reads += 1
+            if self.reads > 1:
+                raise UnreadablePostError("connection reset")
+            return bytes(body(file(b"x" * 100)))[:50]
+
+    with pytest.raises(ParseError):
+        multipart.parse(Dropped(), B.encode(), "utf-8", Recorder())

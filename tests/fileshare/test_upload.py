@@ -156,6 +156,14 @@ def test_a_1000_character_name_is_shortened_and_keeps_its_extension(owner_client
     assert disposition.isascii()
 
 
+def test_a_long_extension_never_reaches_the_temporary_file_name(owner_client, upload_temp_dir):
+    # The extension after an early dot is 261 bytes: as a temporary file's suffix it would be too long.
+    response = helpers.raw_upload(owner_client, "a." + "é" * 130, PDF)
+    assert response.status_code == 201, response.content
+    assert response.json()["name"].startswith("a." + "é" * 130)
+    assert list(upload_temp_dir.iterdir()) == []
+
+
 def test_one_file_per_request(owner_client, upload_root, upload_temp_dir):
     body, content_type = multipart([("file", "a.pdf", PDF), ("file", "b.pdf", PDF)])
     response = owner_client.generic("POST", ITEMS_URL, body, content_type=content_type)
