@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from accounts import services
 from accounts.cpf import normalize_cpf
 from accounts.models import Session, User
+from accounts.sessions import alive_q
 from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin
 
 
@@ -91,9 +92,9 @@ class SessionStatusFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True, expire_date__gt=now, absolute_expires_at__gt=now)
+            return queryset.filter(alive_q(now))
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True).exclude(expire_date__gt=now, absolute_expires_at__gt=now)
+            return queryset.filter(revoked_at__isnull=True).exclude(alive_q(now))
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset

@@ -1,8 +1,8 @@
 """Two costs of Django's PostgreSQL connections, removed where they buy nothing.
 
-1. The timestamptz loader. Django registers a loader of its own on every connection so that datetimes come back in the
-connection's time zone (`SpecificTzLoader`): a subclass of psycopg's pure-Python loader, which
-parses each value in Python. A list page reads ~200 timestamps, and that parsing was ~0.75 ms
+1. The timestamptz loader. Django registers a loader of its own on every connection so that
+datetimes come back in the connection's time zone (`SpecificTzLoader`): a subclass of psycopg's
+pure-Python loader, which parses each value in Python. A list page reads ~200 timestamps, and that parsing was ~0.75 ms
 of CPU per request (docs/BENCHMARKS.md). When the connection's time zone is UTC (USE_TZ and no
 DATABASES TIME_ZONE: our settings), psycopg's C loader returns exactly the same values
 (tzinfo `datetime.timezone.utc`), so the connection gets a loader that hands each value to it.

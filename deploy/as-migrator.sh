@@ -10,18 +10,14 @@
 # Without either, the command runs with DATABASE_URL unchanged (SQLite, or one role for everything).
 # A one-shot command needs no connection pool.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+cd "$root"
 
-url=${MIGRATE_DATABASE_URL:-}
-if [ -z "$url" ] && [ -n "${MIGRATE_DATABASE_URL_FILE:-}" ]; then url=$(<"$MIGRATE_DATABASE_URL_FILE"); fi
+url=$(from_env MIGRATE_DATABASE_URL)
 if [ -n "$url" ]; then
   export DATABASE_URL="$url"
   unset DATABASE_URL_FILE
 fi
 export DB_POOL=0
 
-python=${PYTHON:-}
-if [ -z "$python" ]; then
-  if [ -x .venv/bin/python ]; then python=.venv/bin/python; else python=python3; fi
-fi
 exec "$python" manage.py "$@"

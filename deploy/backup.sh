@@ -19,16 +19,7 @@
 # once complete, so a failed run never counts towards retention.
 set -euo pipefail
 umask 077
-root=$(cd "$(dirname "$0")/.." && pwd)
-
-from_env() {  # first non-empty of NAME / NAME_FILE for each name given
-  local name file
-  for name in "$@"; do
-    if [ -n "${!name:-}" ]; then printf '%s' "${!name}"; return; fi
-    file="${name}_FILE"
-    if [ -n "${!file:-}" ]; then cat "${!file}"; return; fi
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 db_url=$(from_env BACKUP_DATABASE_URL MIGRATE_DATABASE_URL DATABASE_URL)
 db_url=${db_url:-sqlite:///$root/var/db.sqlite3}
@@ -36,7 +27,6 @@ upload_root=${UPLOAD_ROOT:-$root/var/uploads}
 backup_dir=${BACKUP_DIR:-$root/var/backups}
 keep=${BACKUP_KEEP:-30}
 [[ "$keep" =~ ^[1-9][0-9]*$ ]] || { echo "backup: BACKUP_KEEP must be a positive integer" >&2; exit 2; }
-python=${PYTHON:-$( [ -x "$root/.venv/bin/python" ] && echo "$root/.venv/bin/python" || echo python3 )}
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$backup_dir"

@@ -12,23 +12,13 @@
 # empty rather than merge into it, checks the SHA-256 sums first, and restores the database in
 # a single transaction (all or nothing).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-
-from_env() {
-  local name file
-  for name in "$@"; do
-    if [ -n "${!name:-}" ]; then printf '%s' "${!name}"; return; fi
-    file="${name}_FILE"
-    if [ -n "${!file:-}" ]; then cat "${!file}"; return; fi
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 [ $# -eq 1 ] || { echo "usage: deploy/restore.sh BACKUP_DIRECTORY" >&2; exit 2; }
 backup=$(cd "$1" && pwd)
 db_url=$(from_env RESTORE_DATABASE_URL MIGRATE_DATABASE_URL DATABASE_URL)
 db_url=${db_url:-sqlite:///$root/var/db.sqlite3}
 upload_root=${UPLOAD_ROOT:-$root/var/uploads}
-python=${PYTHON:-$( [ -x "$root/.venv/bin/python" ] && echo "$root/.venv/bin/python" || echo python3 )}
 
 (cd "$backup" && sha256sum --check --quiet SHA256SUMS) || { echo "restore: checksum mismatch in $backup" >&2; exit 1; }
 

@@ -46,8 +46,20 @@ def _unavailable(request):
     return _page(request, "unavailable.html", 410)
 
 
-def _is_available(item: FileShareItem) -> bool:
-    return item.status == "live"
+def _live_item(request, token: str) -> tuple[FileShareItem | None, object]:
+    """(the item, None) for a live link, else (None, the page to answer: 404 unknown, 410 gone)."""
+    item = selectors.item_by_token(token)
+    if item is None:
+        revoked = selectors.token_was_revoked(token)
+        return None, _unavailable(request) if revoked else _page(request, "not_found.html", 404)
+    if item.status != "live":
+        return None, _unavailable(request)
+    return item, None
+
+
+def _share_page(request, item: FileShareItem, token: str, status: int = 200, **context):
+    return _page(request, "share.html", status, item=item, action=reverse("fileshare-public-download", args=[token]),
+                 remaining=None if item.max_downloads is None else item.max_downloads - item.downloads, **context)
 
 
 def _uses_presigned_urls(storage) -> bool:
@@ -117,22 +129,15 @@ def _forgive(keys) -> None:
 @require_GET
 def share_page(request, token: str):
     """Name, size, expiry and the download button. Counts nothing: link previews are harmless."""
-    item = selectors.item_by_token(token)
-    if item is None:
-        return _unavailable(request) if selectors.token_was_revoked(token) else _page(request, "not_found.html", 404)
-    if not _is_available(item):
-        return _unavailable(request)
-    return _page(request, "share.html", item=item, action=reverse("fileshare-public-download", args=[token]),
-                 remaining=None if item.max_downloads is None else item.max_downloads - item.downloads)
+    item, refusal = _live_item(request, token)
+    return refusal or _share_page(request, item, token)
 
 
 @require_http_methods(["GET", "POST"])
 def share_download(request, token: str):
-    item = selectors.item_by_token(token)
-    if item is None:
-        return _unavailable(request) if selectors.token_was_revoked(token) else _page(request, "not_found.html", 404)
-    if not _is_available(item):
-        return _unavailable(request)
+    item, refusal = _live_item(request, token)
+    if refusal:
+        return refusal
     if item.has_password:
         if request.method != "POST":
             return _private(redirect("fileshare-public", token=token))
@@ -144,9 +149,7 @@ def share_download(request, token: str):
             return response
         if not check_password(request.POST.get("password", ""), item.password):
             services.record_download_denied(item=item, reason="wrong_password", request=request)
-            return _page(request, "share.html", 403, item=item, wrong_password=True,
-                         action=reverse("fileshare-public-download", args=[token]),
-                         remaining=None if item.max_downloads is None else item.max_downloads - item.downloads)
+            return _share_page(request, item, token, 403, wrong_password=True)
         _forgive(keys)
     response = deliver(item, take=lambda: services.item_count_download(item=item, request=request, via="public"))
     return response if response is not None else _unavailable(request)

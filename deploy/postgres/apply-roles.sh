@@ -10,9 +10,9 @@
 # \getenv), never on a command line. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
 
-url=${ADMIN_DATABASE_URL:-}
-if [ -z "$url" ] && [ -n "${ADMIN_DATABASE_URL_FILE:-}" ]; then url=$(<"$ADMIN_DATABASE_URL_FILE"); fi
+url=$(from_env ADMIN_DATABASE_URL)
 [ -n "$url" ] || { echo "apply-roles: set ADMIN_DATABASE_URL to a superuser URL of the target database" >&2; exit 2; }
 
 args=()
