@@ -15,6 +15,9 @@ from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from agepar import errors
 
 
 class _Row(Func):
@@ -217,24 +220,35 @@ def _first_code(codes):
     return codes if isinstance(codes, str) else "error"
 
 
-def exception_handler(exc, context):
-    """Every API error as {"detail": str, "code": str} (+ "errors" per field for validation)."""
+def _as_app_error(exc: Exception) -> Exception:
+    """Django's and DRF's validation errors, Http404 and Django's PermissionDenied as AppErrors."""
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        return errors.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return errors.Forbidden()
+    if isinstance(exc, ValidationError):
+        return errors.InvalidInput.from_django(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        found = exc.detail if isinstance(exc.detail, dict) else {errors.NON_FIELD: exc.detail}
+        codes = exc.get_codes()
+        return errors.InvalidInput(
+            found, _first_code(list(codes.values())[0] if isinstance(codes, dict) and codes else codes))
+    return exc
+
+
+def exception_handler(exc, context):
+    """Every API error as {"detail": str, "code": str} (+ "errors" per field for validation).
+
+    AppErrors (agepar.errors) carry their own body, status and headers; DRF's own exceptions
+    (authentication, method, parse, content negotiation) keep DRF's status and headers.
+    """
+    exc = _as_app_error(exc)
+    if isinstance(exc, errors.AppError):
+        set_rollback()  # as DRF does for its own errors: an ATOMIC_REQUESTS transaction must not commit
+        return Response(exc.body(), status=exc.status, headers=exc.headers())
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        codes = exc.get_codes()
-        response.data = {
-            "detail": "Dados inválidos.",
-            "code": _first_code(list(codes.values())[0] if isinstance(codes, dict) and codes else codes),
-            "errors": errors,
-        }
-        return response
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error"
     if isinstance(detail, dict):  # an APIException raised with a dict carries its own code

@@ -79,3 +79,76 @@ def test_a_forged_cursor_position_is_a_404_not_a_500(staff_client, path, positio
     # The cursor decodes fine; only its position is not an id.
     cursor = base64.b64encode(f"p={position}".encode()).decode()
     assert_error(staff_client.get(path, {"cursor": cursor}), 404, "not_found")
+
+
+# --- the application error family (agepar.errors), as the API answers it -------------------------------
+
+def _answer(exc):
+    from agepar.api import exception_handler
+
+    response = exception_handler(exc, {})
+    return response.status_code, response.data, {k: v for k, v in response.items() if k != "Content-Type"}
+
+
+@pytest.mark.parametrize(("error", "status", "code"), [
+    ("AppError", 400, "bad_request"),
+    ("NotFound", 404, "not_found"),
+    ("Forbidden", 403, "permission_denied"),
+    ("Conflict", 409, "conflict"),
+    ("Gone", 410, "gone"),
+    ("PayloadTooLarge", 413, "too_large"),
+    ("UnsupportedMediaType", 415, "unsupported_media_type"),
+    ("InsufficientStorage", 507, "insufficient_storage"),
+])
+def test_each_app_error_is_answered_with_its_status_code_and_detail(error, status, code):
+    from agepar import errors
+
+    cls = getattr(errors, error)
+    assert _answer(cls()) == (status, {"detail": cls.default_detail, "code": code}, {})
+    assert _answer(cls("Outra coisa.", code="specific")) == (status, {"detail": "Outra coisa.", "code": "specific"}, {})
+
+
+def test_an_app_error_may_carry_any_status():
+    from agepar.errors import AppError
+
+    assert _answer(AppError("Credenciais inválidas.", "invalid_credentials"))[:2] == (
+        400, {"detail": "Credenciais inválidas.", "code": "invalid_credentials"})
+    assert _answer(AppError("Ocupado.", "busy", status=423))[0] == 423
+
+
+def test_throttled_sets_retry_after():
+    from agepar.errors import Throttled
+
+    assert _answer(Throttled("Espere.", "locked_out", retry_after=42)) == (
+        429, {"detail": "Espere.", "code": "locked_out"}, {"Retry-After": "42"})
+
+
+def test_invalid_input_carries_the_field_errors():
+    from agepar.errors import InvalidInput
+
+    assert _answer(InvalidInput({"senha": ["Curta demais."]}, "weak_password")) == (
+        400, {"detail": "Dados inválidos.", "code": "weak_password", "errors": {"senha": ["Curta demais."]}}, {})
+    assert _answer(InvalidInput({"x": ["y"]}))[1]["code"] == "invalid"
+
+
+def test_django_validation_errors_get_the_documented_shape():
+    from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+    by_field = ValidationError({"cpf": [ValidationError("CPF inválido.", code="bad_cpf")],
+                                NON_FIELD_ERRORS: ["Outro problema."]})
+    assert _answer(by_field) == (400, {"detail": "Dados inválidos.", "code": "bad_cpf", "errors": {
+        "cpf": ["CPF inválido."], "non_field_errors": ["Outro problema."]}}, {})
+    plain = ValidationError("Valor %(v)s fora do intervalo.", code="out_of_range", params={"v": 7})
+    assert _answer(plain) == (400, {"detail": "Dados inválidos.", "code": "out_of_range",
+                                    "errors": {"non_field_errors": ["Valor 7 fora do intervalo."]}}, {})
+    assert _answer(ValidationError(["a", "b"]))[1]["code"] == "invalid"
+
+
+def test_django_http404_and_permission_denied_keep_their_answers():
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    assert _answer(Http404("detalhe interno")) == (404, {"detail": "Não encontrado.", "code": "not_found"}, {})
+    assert _answer(PermissionDenied("detalhe interno")) == (
+        403, {"detail": "Você não tem permissão para executar essa ação.", "code": "permission_denied"}, {})
+
