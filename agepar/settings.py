@@ -275,6 +275,14 @@ TASKS = {"default": {"BACKEND": env.string("TASKS_BACKEND", "django_tasks_db.Dat
 SUBMISSIONS_LEASE_SECONDS = env.integer("SUBMISSIONS_LEASE_SECONDS", 120, minimum=1)
 SUBMISSIONS_MAX_ATTEMPTS = env.integer("SUBMISSIONS_MAX_ATTEMPTS", 3, minimum=1)
 SUBMISSIONS_MAX_PAYLOAD_SIZE = env.size("SUBMISSIONS_MAX_PAYLOAD_SIZE", 256 * 1024)
+# A passing failure (RetryableAutomationError) runs again after BACKOFF, doubled each attempt up to
+# BACKOFF_MAX; manual retries of an error back off the same way (submissions.services.retry_delay).
+SUBMISSIONS_RETRY_BACKOFF = env.duration("SUBMISSIONS_RETRY_BACKOFF", "30s")
+SUBMISSIONS_RETRY_BACKOFF_MAX = env.duration("SUBMISSIONS_RETRY_BACKOFF_MAX", "1h")
+# How long one run may take unless its automation declares TIMEOUT; then it ends in error.
+SUBMISSIONS_TIMEOUT = env.duration("SUBMISSIONS_TIMEOUT", "10m")
+# Bytes of files one run may store unless its automation declares MAX_RESULT_SIZE.
+SUBMISSIONS_MAX_RESULT_SIZE = env.size("SUBMISSIONS_MAX_RESULT_SIZE", 50 * 1024**2)
 # Dotted paths of automation modules outside submissions/automations/.
 SUBMISSIONS_EXTRA_AUTOMATIONS = env.strings("SUBMISSIONS_EXTRA_AUTOMATIONS")
 

@@ -22,7 +22,11 @@ ACTIONS: dict[str, str] = {
     "submission.failed": "Execução com erro",
     "submission.retried": "Execução reenviada",
     "submission.requeued": "Execução devolvida à fila (o worker parou)",
+    "submission.retry_scheduled": "Nova tentativa agendada (falha passageira)",
+    "submission.deleted": "Execução excluída (retirada pelo autor ou pela administração)",
+    "submission.file_downloaded": "Arquivo de resultado baixado",
     "submission.pruned": "Execuções antigas removidas",
+    "submission.files_cleaned": "Limpeza de arquivos de resultado órfãos",
     # Temporary file-share links (fileshare).
     "fileshare.uploaded": "Arquivo enviado",
     "fileshare.downloaded": "Arquivo baixado",
@@ -42,4 +46,5 @@ KINDS: dict[str, str] = {
     "fileshare": "Compartilhamento de arquivos",
     "audit": "Auditoria",
     "form2json": "Automação form2json",
+    "dfd": "Automação DFD (Documento de Formalização da Demanda)",
 }

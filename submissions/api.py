@@ -1,10 +1,12 @@
 """Automations and submissions API (API.md): thin views over submissions.services and selectors."""
 
 import json
+import math
 import re
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -14,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, has_role
 from agepar.api import Conflict, PayloadTooLarge
+from agepar.downloads import attachment
 from submissions import automations, selectors, services
 from submissions.models import Submission
 from submissions.payloads import json_schema
@@ -25,6 +28,16 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spa
 class MissingRole(exceptions.PermissionDenied):
     default_detail = "Você não tem o papel necessário para esta automação."
     default_code = "missing_role"
+
+
+class RetryTooSoon(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "Aguarde antes de reenviar esta submissão."
+    default_code = "retry_too_soon"
+
+    def __init__(self, wait: int):
+        super().__init__(f"Aguarde {wait} s antes de reenviar esta submissão: cada reenvio espera mais que o anterior.")
+        self.wait = wait  # DRF's handler turns it into Retry-After
 
 
 # --- serializers ------------------------------------------------------------------------------------
@@ -171,7 +184,9 @@ class SubmissionListCreateApi(GenericAPIView):
         responses={201: SubmissionSerializer, 200: SubmissionSerializer,
                    400: OpenApiResponse(description="Invalid kind or payload (field errors in `errors`)"),
                    403: OpenApiResponse(description="Missing role for this automation"),
-                   409: OpenApiResponse(description="Idempotency-Key reused for a different request"),
+                   409: OpenApiResponse(description="Idempotency-Key reused for another request "
+                                                    "(`idempotency_key_reused`), or a live submission of this kind has "
+                                                    "the same unique field, e.g. the DFD's protocolo (`duplicate`)"),
                    413: OpenApiResponse(description="Payload too large")},
     )
     def post(self, request):
@@ -196,6 +211,8 @@ class SubmissionListCreateApi(GenericAPIView):
         except services.IdempotencyKeyReused:
             raise Conflict("Esta Idempotency-Key já foi usada para outra requisição.",
                            code="idempotency_key_reused") from None
+        except services.DuplicateSubmission as exc:
+            raise Conflict(exc.message, code="duplicate") from None
         return Response(submission_body(outcome.submission),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -212,11 +229,30 @@ class SubmissionDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(submission_body(_visible(request, pk)))
 
+    @extend_schema(tags=TAGS, summary="Withdraw a submission (its author, or the admin role)", request=None,
+                   responses={204: None,
+                              403: OpenApiResponse(description="Visible to the caller but not theirs to delete"),
+                              409: OpenApiResponse(description="The submission is running (`running`)")})
+    def delete(self, request, pk: int):
+        submission = _visible(request, pk)
+        if not selectors.can_delete(request.user, submission):
+            raise exceptions.PermissionDenied("Só o autor ou o papel admin podem excluir esta submissão.",
+                                              code="missing_role")
+        try:
+            services.submission_delete(submission=submission, actor=request.user, request=request)
+        except services.StillRunning:
+            raise Conflict("A submissão está em execução; exclua-a quando terminar.", code="running") from None
+        except services.InvalidTransition:
+            raise exceptions.NotFound from None  # withdrawn meanwhile by another request
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class SubmissionRetryApi(APIView):
     @extend_schema(tags=TAGS, summary="Queue a failed submission again", request=None,
                    responses={200: SubmissionSerializer,
-                              409: OpenApiResponse(description="Only a submission in `error` can be retried")})
+                              409: OpenApiResponse(description="Only a submission in `error` can be retried"),
+                              429: OpenApiResponse(description="Sooner than the backoff after the previous retry "
+                                                               "allows (`retry_too_soon`, with Retry-After)")})
     def post(self, request, pk: int):
         submission = _visible(request, pk)
         automation = automations.get(submission.kind)
@@ -228,19 +264,52 @@ class SubmissionRetryApi(APIView):
             raise MissingRole
         try:
             submission = services.submission_retry(submission=submission, actor=request.user, request=request)
+        except services.RetryTooSoon as exc:
+            raise RetryTooSoon(max(math.ceil((exc.retry_at - timezone.now()).total_seconds()), 1)) from None
         except services.InvalidTransition:
             raise Conflict("Só é possível reenfileirar uma submissão com erro.", code="invalid_state") from None
         return Response(submission_body(submission))
 
 
+def _done(request, pk) -> Submission:
+    submission = _visible(request, pk)
+    if submission.status != Submission.Status.DONE:
+        raise Conflict("O resultado só fica disponível quando a submissão está concluída.", code="not_done")
+    return submission
+
+
+def _file_download(request, submission: Submission, file) -> HttpResponse:
+    try:
+        response = attachment(file.storage_name, filename=file.name, content_type=file.content_type)
+    except FileNotFoundError:
+        raise exceptions.NotFound("O arquivo não está mais disponível.") from None
+    services.record_file_download(submission=submission, file=file, actor=request.user, request=request)
+    return response
+
+
+class SubmissionFileApi(APIView):
+    @extend_schema(tags=TAGS, summary="Download one file of the result (an attachment; on S3 a presigned redirect)",
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              302: OpenApiResponse(description="S3: redirect to a short-lived presigned URL"),
+                              404: OpenApiResponse(description="No such submission or file"),
+                              409: OpenApiResponse(description="The submission is not done")})
+    def get(self, request, pk: int, name: str):
+        submission = _done(request, pk)
+        file = selectors.submission_file(submission=submission, name=name)
+        if file is None:
+            raise exceptions.NotFound("Arquivo não encontrado.")
+        return _file_download(request, submission, file)
+
+
 class SubmissionResultApi(APIView):
-    @extend_schema(tags=TAGS, summary="Download the result (an attachment)",
+    @extend_schema(tags=TAGS, summary="Download the result: the JSON, or the file when the run produced exactly one",
                    responses={(200, "application/json"): OpenApiTypes.OBJECT,
                               409: OpenApiResponse(description="The submission is not done")})
     def get(self, request, pk: int):
-        submission = _visible(request, pk)
-        if submission.status != Submission.Status.DONE:
-            raise Conflict("O resultado só fica disponível quando a submissão está concluída.", code="not_done")
+        submission = _done(request, pk)
+        files = list(submission.files.order_by("id")[:2])
+        if len(files) == 1:
+            return _file_download(request, submission, files[0])
         automation = automations.get(submission.kind)
         filename = automation.result_filename(submission) if automation else f"{submission.kind}-{submission.pk}.json"
         response = HttpResponse(json.dumps(submission.result, ensure_ascii=False, indent=2).encode(),

@@ -41,8 +41,17 @@ class Submission(models.Model):
     started_at = models.DateTimeField("iniciada em", null=True, blank=True)
     finished_at = models.DateTimeField("finalizada em", null=True, blank=True)
     lease_expires_at = models.DateTimeField("reserva expira em", null=True, blank=True)
+    # Not before this time: the backoff after a passing failure (RetryableAutomationError).
+    run_after = models.DateTimeField("próxima tentativa após", null=True, blank=True)
+    # Manual retries so far: each waits longer than the one before (services.submission_retry).
+    retries = models.PositiveIntegerField("reenvios manuais", default=0)
     idempotency_key = models.CharField("chave de idempotência", max_length=128, null=True, blank=True)
+    # What must not repeat among live submissions of one kind (the DFD's protocolo), as the
+    # automation's UNIQUE_FIELD normalises it; the unique index below decides, not a lookup.
+    unique_key = models.CharField("chave única", max_length=200, null=True, blank=True)
     deleted_at = models.DateTimeField("excluída em", null=True, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="excluída por", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = "submissão"
@@ -52,6 +61,10 @@ class Submission(models.Model):
                                    name="submissions_submission_status_valid"),
             models.UniqueConstraint(fields=["actor", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="submissions_submission_idempotency_key"),
+            # A withdrawn submission frees its key: the same protocolo may be sent again.
+            models.UniqueConstraint(fields=["kind", "unique_key"],
+                                    condition=Q(unique_key__isnull=False, deleted_at__isnull=True),
+                                    name="submissions_submission_unique_key"),
         ]
         # Lists are newest first by (created_at, id) (submissions.selectors.NEWEST_FIRST): each filter
         # column gets (column, created_at, id) and the whole list (created_at, id), so a page, and a
@@ -72,3 +85,29 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk}"
+
+
+class SubmissionFile(models.Model):
+    """A file an automation produced: the blob lives in STORAGES under `storage_name`, generated
+    by the server (`results/<yyyy>/<mm>/<uuid>`); users only ever see `name`.
+
+    Rows are written in the transaction that records the run as done, and go with their
+    submission (prune); the blobs are deleted when that transaction commits.
+    """
+
+    submission = models.ForeignKey(Submission, verbose_name="submissão", on_delete=models.CASCADE,
+                                   related_name="files")
+    name = models.CharField("nome", max_length=200)
+    storage_name = models.CharField("nome no armazenamento", max_length=100, unique=True)
+    size = models.PositiveBigIntegerField("tamanho (bytes)")
+    content_type = models.CharField("tipo de conteúdo", max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    created_at = models.DateTimeField("criado em", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "arquivo de resultado"
+        verbose_name_plural = "arquivos de resultado"
+        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="submission_file_name")]
+
+    def __str__(self):
+        return self.name

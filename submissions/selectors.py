@@ -1,9 +1,10 @@
 """Reads of submissions: the caller's own rows unless they hold an oversight role."""
 
 from django.db.models import QuerySet
+from django.urls import reverse
 
-from accounts.roles import OVERSIGHT, has_role
-from submissions.models import Submission
+from accounts.roles import ADMIN, OVERSIGHT, has_role
+from submissions.models import Submission, SubmissionFile
 
 LIST_FIELDS = ("id", "kind", "version", "status", "error", "attempts", "created_at", "updated_at", "started_at",
                "finished_at", "actor_id", "actor_nome", "actor_email", "actor_cpf")
@@ -42,3 +43,23 @@ def submission_for(*, user, submission_id: int) -> Submission | None:
     if not can_see_all(user):
         qs = qs.filter(actor=user)
     return qs.first()
+
+
+def can_delete(user, submission: Submission) -> bool:
+    """Its author may withdraw a submission, and so may the admin role (API and admin alike)."""
+    return submission.actor_id == user.pk or has_role(user, ADMIN)
+
+
+def submission_files(*, submission_id: int) -> list[dict]:
+    """The files of a run, in the order it produced them, each with its download URL (API and admin)."""
+    rows = (SubmissionFile.objects.filter(submission_id=submission_id).order_by("id")
+            .values("name", "size", "content_type", "sha256", "created_at"))
+    return [{**row, "download_url": file_download_url(submission_id, row["name"])} for row in rows]
+
+
+def submission_file(*, submission: Submission, name: str) -> SubmissionFile | None:
+    return SubmissionFile.objects.filter(submission=submission, name=name).first()
+
+
+def file_download_url(submission_id: int, name: str) -> str:
+    return reverse("submission-file", args=[submission_id, name])

@@ -1,4 +1,6 @@
-"""Submission state machine: queued → running → done | error, error → queued (retry).
+"""Submission state machine: queued → running → done | error, running → queued (a passing
+failure, after a backoff), error → queued (retry), and withdrawal (soft delete) of anything not
+running.
 
 Every transition is ONE conditional UPDATE on the expected old state (and, for a running
 row, on the attempt number that claimed it), plus one audit event, in one transaction.
@@ -6,17 +8,19 @@ Whoever loses a race sees a row count of 0 and gets `InvalidTransition`; nothing
 needs locks.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audits.services import record
-from submissions import automations
-from submissions.models import Submission
+from submissions import automations, results
+from submissions.models import Submission, SubmissionFile
 
 Status = Submission.Status
 
@@ -25,8 +29,35 @@ class InvalidTransition(Exception):
     """The row is not in the state the transition starts from (or is no longer ours)."""
 
 
+class RetryTooSoon(InvalidTransition):
+    """A manual retry sooner than the backoff after the previous one allows."""
+
+    def __init__(self, retry_at: datetime):
+        super().__init__(retry_at)
+        self.retry_at = retry_at
+
+
+class StillRunning(InvalidTransition):
+    """A running submission cannot be withdrawn: its worker holds it."""
+
+
 class IdempotencyKeyReused(Exception):
     """The same Idempotency-Key was used before for a different request."""
+
+
+class DuplicateSubmission(Exception):
+    """A live submission of this kind already has the automation's UNIQUE_FIELD value."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def retry_delay(number: int) -> float:
+    """Seconds before retry `number` (1, 2, ...): SUBMISSIONS_RETRY_BACKOFF doubled each time, capped."""
+    if number < 1:
+        return 0.0
+    return min(settings.SUBMISSIONS_RETRY_BACKOFF * 2 ** (number - 1), settings.SUBMISSIONS_RETRY_BACKOFF_MAX)
 
 
 def _lease_until():
@@ -42,16 +73,20 @@ def _queue_shares_the_transaction(task) -> bool:
             and router.db_for_write(DBTaskResult) == router.db_for_write(Submission))
 
 
-def _enqueue(submission_id: int) -> None:
+def _enqueue(submission_id: int, run_after: datetime | None = None) -> None:
     from submissions.tasks import run_submission
 
-    if _queue_shares_the_transaction(run_submission):
+    task = run_submission
+    if run_after is not None and task.get_backend().supports_defer:
+        # A backend that cannot defer (the immediate one of the tests) runs the retry at once.
+        task = task.using(run_after=run_after)
+    if _queue_shares_the_transaction(task):
         # The task row commits or rolls back with the submission: no window in which a crash
         # leaves one without the other, and one commit per create instead of two.
-        run_submission.enqueue(submission_id)
+        task.enqueue(submission_id)
     else:
         # Another queue (or an immediate runner) must not look for a row it cannot see yet.
-        transaction.on_commit(lambda: run_submission.enqueue(submission_id))
+        transaction.on_commit(lambda: task.enqueue(submission_id))
 
 
 def _details(submission: Submission, **extra) -> dict:
@@ -74,22 +109,32 @@ def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str |
         existing = Submission.objects.filter(actor=actor, idempotency_key=idempotency_key).first()
         if existing is not None:
             return Created(_same_request(existing, kind, payload), created=False)
+    unique_key = automation.unique_key(payload)
     try:
         with transaction.atomic():
             submission = Submission.objects.create(
                 kind=kind, version=automation.version, actor=actor, payload=payload,
                 actor_cpf=actor.cpf or "", actor_nome=actor.nome, actor_email=actor.email,
-                idempotency_key=idempotency_key or None,
+                idempotency_key=idempotency_key or None, unique_key=unique_key,
             )
             record("submission.created", actor=actor, request=request, kind=kind, target=submission,
                    details=_details(submission))
             _enqueue(submission.pk)
     except IntegrityError:
-        # Race: a concurrent request with the same key inserted first; the unique constraint decided.
-        if not idempotency_key:
-            raise
-        existing = Submission.objects.get(actor=actor, idempotency_key=idempotency_key)
-        return Created(_same_request(existing, kind, payload), created=False)
+        # Race: a concurrent request with the same Idempotency-Key or the same unique field
+        # (the DFD's protocolo) inserted first; a unique index decided, never a lookup before.
+        if idempotency_key:
+            existing = Submission.objects.filter(actor=actor, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return Created(_same_request(existing, kind, payload), created=False)
+        if unique_key and Submission.objects.filter(kind=kind, unique_key=unique_key,
+                                                    deleted_at__isnull=True).exists():
+            field = automation.module.UNIQUE_FIELD
+            with transaction.atomic():
+                record("submission.created", status="failure", actor=actor, request=request, kind=kind,
+                       details={"reason": "duplicate", "field": field, "value": payload.get(field)})
+            raise DuplicateSubmission(field, automation.duplicate_message) from None
+        raise
     return Created(submission, created=True)
 
 
@@ -103,8 +148,9 @@ def submission_claim(*, submission_id: int) -> Submission | None:
     """queued → running for this worker; None when another worker got there first (or it is not queued)."""
     now = timezone.now()
     with transaction.atomic():
-        # Race: two workers may hold tasks for the same row; only the one whose UPDATE matches wins.
-        claimed = Submission.objects.filter(pk=submission_id, status=Status.QUEUED).update(
+        # Race: two workers may hold tasks for the same row, or its author may withdraw it right
+        # now; only the UPDATE that still finds it queued and not deleted wins.
+        claimed = Submission.objects.filter(pk=submission_id, status=Status.QUEUED, deleted_at__isnull=True).update(
             status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, finished_at=None,
             lease_expires_at=now + timedelta(seconds=settings.SUBMISSIONS_LEASE_SECONDS), updated_at=now,
         )
@@ -128,45 +174,114 @@ def submission_extend_lease(*, submission: Submission) -> bool:
     return bool(_running_row(submission).update(lease_expires_at=_lease_until()))
 
 
-def submission_finish(*, submission: Submission, result: dict) -> None:
-    """running → done with the automation's result."""
+def submission_finish(*, submission: Submission, result: dict,
+                      files: Sequence[results.StoredFile] = ()) -> None:
+    """running → done with the automation's result (and the files already stored for it).
+
+    The files' rows commit with the transition; if it fails (the row is no longer ours), the
+    blobs are deleted, so no file outlives a run that did not end.
+    """
     now = timezone.now()
-    with transaction.atomic():
-        # Race: the lease may have expired and the row been requeued while we ran.
-        if not _running_row(submission).update(status=Status.DONE, result=result, error="", finished_at=now,
-                                               lease_expires_at=None, updated_at=now):
-            raise InvalidTransition
-        record("submission.completed", actor=submission.actor, kind=submission.kind, target=submission,
-               details=_details(submission, attempt=submission.attempts))
+    if files:
+        result = {**result, "files": [f.listing() for f in files]}
+    try:
+        with transaction.atomic():
+            # Race: the lease may have expired and the row been requeued while we ran.
+            if not _running_row(submission).update(status=Status.DONE, result=result, error="", finished_at=now,
+                                                   lease_expires_at=None, run_after=None, updated_at=now):
+                raise InvalidTransition
+            SubmissionFile.objects.bulk_create([
+                SubmissionFile(submission_id=submission.pk, name=f.name, storage_name=f.storage_name, size=f.size,
+                               content_type=f.content_type, sha256=f.sha256) for f in files])
+            record("submission.completed", actor=submission.actor, kind=submission.kind, target=submission,
+                   details=_details(submission, attempt=submission.attempts, files=[f.name for f in files]))
+    except BaseException:
+        results.delete_blobs(f.storage_name for f in files)
+        raise
 
 
-def submission_fail(*, submission: Submission, error: str) -> None:
-    """running → error with a message for the user."""
+def submission_fail(*, submission: Submission, error: str, reason: str | None = None) -> None:
+    """running → error with a message for the user (`reason` goes to the audit event: timeout, ...)."""
     now = timezone.now()
     error = error[:4000]
+    extra = {"reason": reason} if reason else {}
     with transaction.atomic():
         # Race: as in submission_finish.
         if not _running_row(submission).update(status=Status.ERROR, error=error, result=None, finished_at=now,
-                                               lease_expires_at=None, updated_at=now):
+                                               lease_expires_at=None, run_after=None, updated_at=now):
             raise InvalidTransition
         record("submission.failed", status="failure", actor=submission.actor, kind=submission.kind,
-               target=submission, details=_details(submission, attempt=submission.attempts, error=error))
+               target=submission, details=_details(submission, attempt=submission.attempts, error=error, **extra))
+
+
+def submission_fail_or_defer(*, submission: Submission, error: str) -> datetime | None:
+    """A passing failure: running → queued again after retry_delay(attempt), or → error after the
+    last of SUBMISSIONS_MAX_ATTEMPTS. Returns when the next attempt may start (None: it failed)."""
+    if submission.attempts >= settings.SUBMISSIONS_MAX_ATTEMPTS:
+        submission_fail(submission=submission, reason="attempts_exhausted",
+                        error=f"{error} (falhou {submission.attempts} vez(es); limite de tentativas atingido)")
+        return None
+    now = timezone.now()
+    run_after = now + timedelta(seconds=retry_delay(submission.attempts))
+    error = error[:4000]
+    with transaction.atomic():
+        # Race: as in submission_finish.
+        if not _running_row(submission).update(status=Status.QUEUED, error=error, started_at=None,
+                                               lease_expires_at=None, run_after=run_after, updated_at=now):
+            raise InvalidTransition
+        record("submission.retry_scheduled", status="failure", actor=submission.actor, kind=submission.kind,
+               target=submission, details=_details(submission, attempt=submission.attempts, error=error,
+                                                   run_after=run_after.isoformat()))
+        _enqueue(submission.pk, run_after=run_after)
+    return run_after
 
 
 def submission_retry(*, submission: Submission, actor, request=None) -> Submission:
-    """error → queued, and enqueued again (see _enqueue)."""
+    """error → queued, as a fresh series of attempts, and enqueued again (see _enqueue).
+
+    Manual retries back off like automatic ones: retry n waits retry_delay(n - 1) after the
+    previous run ended (the first one may come at once), so a retry loop cannot outrun it.
+    """
     now = timezone.now()
+    ready_at = (submission.finished_at or now) + timedelta(seconds=retry_delay(submission.retries))
+    if submission.status == Status.ERROR and ready_at > now:
+        raise RetryTooSoon(ready_at)
     with transaction.atomic():
-        # Race: two retries (or a retry and an admin action) at once; only one finds it in error.
-        if not Submission.objects.filter(pk=submission.pk, status=Status.ERROR).update(
-                status=Status.QUEUED, error="", result=None, started_at=None, finished_at=None,
-                lease_expires_at=None, updated_at=now):
+        # Race: two retries (or a retry and an admin action) at once; only the one that still finds
+        # it in error, with the retry count it saw, moves it.
+        if not Submission.objects.filter(pk=submission.pk, status=Status.ERROR, deleted_at__isnull=True,
+                                         retries=submission.retries).update(
+                status=Status.QUEUED, error="", result=None, attempts=0, retries=F("retries") + 1,
+                started_at=None, finished_at=None, lease_expires_at=None, run_after=None, updated_at=now):
             raise InvalidTransition
         record("submission.retried", actor=actor, request=request, kind=submission.kind, target=submission,
-               details=_details(submission))
+               details=_details(submission, retry=submission.retries + 1))
         _enqueue(submission.pk)
     submission.refresh_from_db()
     return submission
+
+
+def submission_delete(*, submission: Submission, actor, request=None) -> None:
+    """Withdraw a submission that is not running: it is never run (queued), and vanishes from
+    lists and detail; its result files are deleted on commit. The row stays for prune."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Race: a worker claiming the queued row right now; the claim and this UPDATE both need it
+        # not running and not deleted, so exactly one of them matches.
+        if not Submission.objects.filter(pk=submission.pk, deleted_at__isnull=True).exclude(
+                status=Status.RUNNING).update(deleted_at=now, deleted_by=actor, updated_at=now):
+            current = Submission.objects.filter(pk=submission.pk, deleted_at__isnull=True).values("status").first()
+            raise StillRunning if current else InvalidTransition
+        names = list(SubmissionFile.objects.filter(submission_id=submission.pk).values_list("storage_name", flat=True))
+        record("submission.deleted", actor=actor, request=request, kind=submission.kind, target=submission,
+               details=_details(submission, status=submission.status, files=len(names)))
+        transaction.on_commit(lambda: results.delete_blobs(names))
+
+
+def record_file_download(*, submission: Submission, file: SubmissionFile, actor, request=None) -> None:
+    with transaction.atomic():
+        record("submission.file_downloaded", actor=actor, request=request, kind=submission.kind, target=submission,
+               details=_details(submission, name=file.name, size=file.size))
 
 
 def submission_mark_error(*, submission: Submission, actor, reason: str, request=None) -> None:
@@ -215,22 +330,65 @@ def submissions_requeue_stale(*, limit: int = 500) -> dict:
 
 
 def submissions_prune(*, before, batch_size: int = 1000, dry_run: bool = False) -> int:
-    """Delete done/error submissions created before `before`, in batches, each with its audit event.
+    """Delete done/error submissions created before `before`, and withdrawn ones deleted before it,
+    in batches, each with its audit event; their result files go when the batch commits.
 
     Every batch commits together with its `submission.pruned` event, so a run killed half-way
     leaves no deletion unrecorded.
     """
-    finished = Submission.objects.filter(created_at__lt=before, status__in=[Status.DONE, Status.ERROR])
+    # A withdrawn row is never running (submission_delete refuses it), so it may go whatever its status.
+    prunable = (Q(created_at__lt=before, status__in=[Status.DONE, Status.ERROR]) | Q(deleted_at__lt=before))
     if dry_run:
-        return finished.count()
+        return Submission.objects.filter(prunable).count()
     deleted = 0
     while True:
         with transaction.atomic():
-            ids = list(finished.order_by("id").values_list("id", flat=True)[:batch_size])
+            ids = list(Submission.objects.filter(prunable).order_by("id").values_list("id", flat=True)[:batch_size])
             if not ids:
                 break
-            count = Submission.objects.filter(id__in=ids, status__in=[Status.DONE, Status.ERROR]).delete()[0]
+            names = list(SubmissionFile.objects.filter(submission_id__in=ids).values_list("storage_name", flat=True))
+            count = Submission.objects.filter(prunable, id__in=ids).delete()[1].get(Submission._meta.label, 0)
             record("submission.pruned", actor_label="system",
-                   details={"before": before.isoformat(), "deleted": count, "first_id": ids[0], "last_id": ids[-1]})
+                   details={"before": before.isoformat(), "deleted": count, "first_id": ids[0], "last_id": ids[-1],
+                            "files": len(names)})
+            transaction.on_commit(lambda names=names: results.delete_blobs(names))
             deleted += count
     return deleted
+
+
+ORPHAN_MIN_AGE = timedelta(hours=1)  # a run's blobs are written before its row commits
+
+
+def submission_files_cleanup(*, dry_run: bool = False, batch_size: int = 500) -> int:
+    """Remove result blobs that no live submission's file row names (a crash between write and
+    commit, a delete whose blob removal failed), older than ORPHAN_MIN_AGE; one audit event."""
+    cutoff = timezone.now() - ORPHAN_MIN_AGE
+    removed = 0
+    chunk: list[str] = []
+
+    def sweep(names: list[str]) -> int:
+        live = set(SubmissionFile.objects.filter(storage_name__in=names, submission__deleted_at__isnull=True)
+                   .values_list("storage_name", flat=True))
+        orphans = []
+        for name in names:
+            try:
+                if name not in live and default_storage.get_modified_time(name) <= cutoff:
+                    orphans.append(name)
+            except FileNotFoundError:  # removed meanwhile by a concurrent run
+                continue
+        if not dry_run:
+            results.delete_blobs(orphans)
+        return len(orphans)
+
+    for name in results.blob_names():
+        chunk.append(name)
+        if len(chunk) >= batch_size:
+            removed += sweep(chunk)
+            chunk = []
+    if chunk:
+        removed += sweep(chunk)
+    if not dry_run:
+        with transaction.atomic():
+            record("submission.files_cleaned", actor_label="system:cleanup_submission_files",
+                   details={"orphans": removed})
+    return removed

@@ -8,4 +8,5 @@ urlpatterns = [
     path("submissions/<int:pk>", api.SubmissionDetailApi.as_view(), name="submission-detail"),
     path("submissions/<int:pk>/retry", api.SubmissionRetryApi.as_view(), name="submission-retry"),
     path("submissions/<int:pk>/result", api.SubmissionResultApi.as_view(), name="submission-result"),
+    path("submissions/<int:pk>/files/<str:name>", api.SubmissionFileApi.as_view(), name="submission-file"),
 ]

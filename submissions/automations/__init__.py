@@ -6,16 +6,31 @@ A module declares:
     TITLE = "..."                        # shown to users (pt-BR)
     REQUIRED_ROLES = ("automations.form2json",)   # any of them; admin and superusers always pass
     PayloadSerializer                    # a DRF Serializer validating the payload
-    def run(payload: dict, submission) -> dict   # the JSON result; raise to fail the run
-and optionally RESULT_FILENAME(submission) -> str for the result download.
+    def run(payload: dict, submission) -> dict | Result   # the JSON result, or JSON + files
+and optionally:
+    RESULT_FILENAME(submission) -> str   # name of the JSON result's download
+    TIMEOUT = 300                        # seconds a run may take (default SUBMISSIONS_TIMEOUT)
+    MAX_RESULT_SIZE = 20 * 1024**2       # bytes of files one run may store (default SUBMISSIONS_MAX_RESULT_SIZE)
+    UNIQUE_FIELD = "protocolo"           # a payload field no two live submissions of this kind share (409)
+    DUPLICATE_MESSAGE = "..."            # the 409's detail for UNIQUE_FIELD
+
+run() fails the run by raising AutomationError (the message is shown to the user; the run ends
+in `error`) or RetryableAutomationError (a passing failure: the run is queued again with a growing
+delay, up to SUBMISSIONS_MAX_ATTEMPTS). It runs on a thread of its own that the worker abandons
+at the deadline (submissions/tasks.py): anything that blocks (a subprocess, a network call) must
+be bounded by `time_left()`.
 Adding an automation means adding one module here.
 """
 
 import importlib
 import pkgutil
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +45,41 @@ class AutomationError(Exception):
     """Raised by run() with a message the user may see (anything else is logged, not shown)."""
 
 
+class RetryableAutomationError(AutomationError):
+    """A passing failure (a converter timeout, storage briefly away): run again later, with backoff."""
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A file produced by a run: `name` is what the user downloads it as (letters, digits, `._-`)."""
+
+    name: str
+    content_type: str
+    content: bytes | IO[bytes]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What run() returns when it produces files: the JSON result (listed with the files) and the files."""
+
+    data: dict
+    files: Sequence[ResultFile] = ()
+
+
+_run_state = threading.local()
+
+
+def time_left() -> float | None:
+    """Seconds until the current run's deadline (None outside a run): the bound for anything that blocks."""
+    deadline = getattr(_run_state, "deadline", None)
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+def set_deadline(deadline: float | None) -> None:
+    """Called by the worker on the run's own thread (a time.monotonic() value)."""
+    _run_state.deadline = deadline
+
+
 @dataclass(frozen=True)
 class Automation:
     kind: str
@@ -42,8 +92,26 @@ class Automation:
     def payload_serializer(self) -> type[serializers.Serializer]:
         return self.module.PayloadSerializer
 
-    def run(self, payload: dict, submission) -> dict:
+    def run(self, payload: dict, submission) -> dict | Result:
         return self.module.run(payload, submission)
+
+    @property
+    def timeout(self) -> float:
+        return getattr(self.module, "TIMEOUT", None) or settings.SUBMISSIONS_TIMEOUT
+
+    @property
+    def max_result_size(self) -> int:
+        return getattr(self.module, "MAX_RESULT_SIZE", None) or settings.SUBMISSIONS_MAX_RESULT_SIZE
+
+    def unique_key(self, payload: dict) -> str | None:
+        """The normalised value of UNIQUE_FIELD (compared without case), or None."""
+        field = getattr(self.module, "UNIQUE_FIELD", None)
+        value = payload.get(field) if field else None
+        return " ".join(str(value).split()).casefold()[:200] if value not in (None, "") else None
+
+    @property
+    def duplicate_message(self) -> str:
+        return getattr(self.module, "DUPLICATE_MESSAGE", "Já existe uma submissão com estes dados.")
 
     def allowed(self, user) -> bool:
         return has_role(user, *self.required_roles)

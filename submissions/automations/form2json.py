@@ -1,4 +1,21 @@
-"""form2json: turns the portal's sample request form into a normalised JSON document."""
+"""form2json: turns the portal's sample request form into a normalised JSON document.
+
+It accepts what the old portal's front end sends: item rows whose description is blank (its
+"+ Adicionar item" row, sent as `{"descricao": "", "quantidade": 1}`) are dropped, as the old
+portal dropped them, and descriptions are trimmed. Deliberate differences from the old portal
+(apps/bff/app/automations/form2json.py):
+
+- nome, email, departamento and data are required (the old one accepted null for each and
+  produced a document of nulls); `aceitaTermos` must be true;
+- values keep their JSON types: a quantity is an integer from 1 to 1,000,000 (the old one turned
+  "abc" into 0 and accepted 0), a boolean is true/false, a date is AAAA-MM-DD (the old one took any
+  text); an item row that is not an object, or whose description is not text, is a 400;
+- unknown keys are refused with a field error (the old one ignored them silently);
+- whitespace inside the texts is collapsed and the e-mail lower-cased in the result;
+- at most MAX_ITEMS items (after the blank rows are dropped); the old one had no limit;
+- the result's metadata names the submission, not the author's CPF and e-mail (they are on the
+  submission itself, and a result file may travel further than the portal).
+"""
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -36,10 +53,23 @@ class PayloadSerializer(BasePayload):
     itens = ItemSerializer(label="Itens", many=True, allow_empty=True, max_length=MAX_ITEMS, required=False,
                            default=list)
 
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and isinstance(data.get("itens"), list):
+            data = {**data, "itens": [row for row in data["itens"] if not _blank_row(row)]}
+        return super().to_internal_value(data)
+
     def validate_aceitaTermos(self, value):  # noqa: N802
         if not value:
             raise serializers.ValidationError("É preciso aceitar os termos.")
         return value
+
+
+def _blank_row(row) -> bool:
+    """The front end's empty "add item" row: an object whose description is missing or only blanks."""
+    if not isinstance(row, dict):
+        return False
+    description = row.get("descricao")
+    return description is None or (isinstance(description, str) and not description.strip())
 
 
 def _clean(text: str) -> str:

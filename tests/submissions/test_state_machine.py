@@ -2,13 +2,14 @@
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
 from audits.models import AuditEvent
-from submissions import services, tasks
+from submissions import automations, services, tasks
 from submissions.models import Submission
 from tests.submissions.helpers import make_submission
 
@@ -168,7 +169,7 @@ def test_status_check_constraint(owner):
         Submission.objects.filter(pk=submission.pk).update(status="deleted")
 
 
-def test_the_lease_keeper_survives_a_passing_failure(owner, settings, monkeypatch):
+def test_the_lease_renewals_survive_a_passing_failure(owner, settings, monkeypatch):
     # One failed renewal (a locked SQLite file, a dropped connection) must not end the renewals:
     # the lease would run out mid-run and another worker would start the same submission.
     settings.SUBMISSIONS_LEASE_SECONDS = 0.6
@@ -181,10 +182,9 @@ def test_the_lease_keeper_survives_a_passing_failure(owner, settings, monkeypatc
         return True
 
     monkeypatch.setattr(services, "submission_extend_lease", flaky_extend)
-    keeper = tasks._LeaseKeeper(make_submission(owner))
-    keeper.start()
-    time.sleep(1.2)
-    alive = keeper.is_alive()
-    keeper.stop()
-    assert alive
+    module = SimpleNamespace(run=lambda payload, submission: time.sleep(1.2) or {"ok": True}, TIMEOUT=60)
+    run = tasks._Run(automations.Automation("lenta", "1", "Lenta", (), module), make_submission(owner))
+    run.start()
+    assert run.wait() == "finished"
+    assert run.outcome == {"ok": True}
     assert len(calls) >= 3

@@ -20,6 +20,7 @@ from tests.submissions.helpers import db_worker, make_submission, wait_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SLOW = "tests.submissions.slow_automation"
+OUTCOME = "tests.submissions.outcome_automation"
 
 
 def started_per_submission():
@@ -126,3 +127,34 @@ def test_killed_worker_leaves_a_running_row_that_is_recovered_and_completes(tmp_
                    .values_list("action", flat=True))
     assert actions == ["submission.created", "submission.started", "submission.requeued", "submission.started",
                        "submission.completed"]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_run_past_its_timeout_ends_in_error_and_the_worker_takes_the_next(tmp_path, settings):
+    settings.TASKS = DB_TASKS
+    settings.SUBMISSIONS_EXTRA_AUTOMATIONS = [OUTCOME]
+    actor = UserFactory(roles=["admin"])
+    stuck = services.submission_create(actor=actor, kind="test-outcome",
+                                       payload={"mode": "sleep", "seconds": 300}).submission
+    following = services.submission_create(actor=actor, kind="test-outcome", payload={"mode": "one_file"}).submission
+    worker_env = {"SUBMISSIONS_EXTRA_AUTOMATIONS": OUTCOME, "SUBMISSIONS_TIMEOUT": "6",
+                  "SUBMISSIONS_LEASE_SECONDS": "1"}
+
+    with db_worker(tmp_path, **worker_env) as worker:
+        wait_for(lambda: Submission.objects.get(pk=stuck.pk).status == "running", timeout=60,
+                 what=f"the stuck run to start ({worker.log_path})")
+        # Past its 1 s lease, well before its 6 s timeout: the waiting thread keeps renewing it.
+        time.sleep(2)
+        assert services.submissions_requeue_stale() == {"requeued": 0, "failed": 0}
+        assert Submission.objects.get(pk=stuck.pk).status == "running"
+        wait_for(lambda: Submission.objects.get(pk=following.pk).status == "done", timeout=60,
+                 what=f"the next submission to run ({worker.log_path})")
+        assert worker.poll() is None  # the same worker, still serving
+
+    stuck_row, following_row = Submission.objects.get(pk=stuck.pk), Submission.objects.get(pk=following.pk)
+    assert (stuck_row.status, stuck_row.error) == ("error", "Tempo esgotado: a automação passou do limite de 6 s.")
+    assert stuck_row.finished_at <= following_row.started_at
+    event = AuditEvent.objects.get(action="submission.failed", target_id=str(stuck.pk))
+    assert event.details["reason"] == "timeout"
+    assert "passed its 6 s timeout; run abandoned" in worker.log_path.read_text()

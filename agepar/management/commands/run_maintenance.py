@@ -15,13 +15,14 @@ def _steps() -> list[tuple[str, dict]]:
         ("prune_submissions", {"older_than": settings.SUBMISSIONS_RETENTION}),
         ("requeue_stale", {}),
         ("cleanup_fileshare", {}),
+        ("cleanup_submission_files", {}),
     ]
 
 
 class Command(BaseCommand):
     help = ("Runs the routine cleanup commands in order (clearsessions, prune_audits, prune_submissions, "
-            "requeue_stale, cleanup_fileshare), each only if installed. A failing step does not stop the "
-            "others; the command exits non-zero if any failed. Run it as the migrator role "
+            "requeue_stale, cleanup_fileshare, cleanup_submission_files), each only if installed. A failing "
+            "step does not stop the others; the command exits non-zero if any failed. Run it as the migrator role "
             "(deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
 
     def add_arguments(self, parser):

@@ -1,0 +1,27 @@
+"""Handing a stored blob to the client as an attachment, from the filesystem or from S3."""
+
+from django.core.files.storage import Storage, default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.utils.http import content_disposition_header
+
+
+def uses_presigned_urls(storage: Storage) -> bool:
+    return hasattr(storage, "bucket_name") and getattr(storage, "querystring_auth", False)
+
+
+def attachment(storage_name: str, *, filename: str, content_type: str,
+               storage: Storage = default_storage) -> HttpResponse:
+    """An RFC 6266 attachment named `filename`: local files stream from disk; on S3 a redirect to a
+    short-lived presigned URL that makes S3 answer with the same Content-Disposition and type.
+    FileNotFoundError if a local blob is missing."""
+    if uses_presigned_urls(storage):
+        response: HttpResponse = HttpResponseRedirect(storage.url(storage_name, parameters={
+            "ResponseContentDisposition": content_disposition_header(True, filename),
+            "ResponseContentType": content_type,
+        }))
+    else:
+        response = FileResponse(storage.open(storage_name, "rb"), as_attachment=True, filename=filename,
+                                content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
