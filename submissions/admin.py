@@ -84,7 +84,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
             try:
                 transition(submission)
                 done += 1
-            except services.InvalidTransition:
+            except (services.InvalidTransition, services.RetryTooSoon):
                 skipped += 1
         self.message_user(request, f"{done} submissão(ões) {outcome}", messages.SUCCESS if done else messages.WARNING)
         if skipped:

@@ -1,12 +1,10 @@
 """Automations and submissions API (API.md): thin views over submissions.services and selectors."""
 
 import json
-import math
 import re
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -28,16 +26,6 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spa
 class MissingRole(exceptions.PermissionDenied):
     default_detail = "Você não tem o papel necessário para esta automação."
     default_code = "missing_role"
-
-
-class RetryTooSoon(exceptions.APIException):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Aguarde antes de reenviar esta submissão."
-    default_code = "retry_too_soon"
-
-    def __init__(self, wait: int):
-        super().__init__(f"Aguarde {wait} s antes de reenviar esta submissão: cada reenvio espera mais que o anterior.")
-        self.wait = wait  # DRF's handler turns it into Retry-After
 
 
 # --- serializers ------------------------------------------------------------------------------------
@@ -211,8 +199,6 @@ class SubmissionListCreateApi(GenericAPIView):
         except services.IdempotencyKeyReused:
             raise Conflict("Esta Idempotency-Key já foi usada para outra requisição.",
                            code="idempotency_key_reused") from None
-        except services.DuplicateSubmission as exc:
-            raise Conflict(exc.message, code="duplicate") from None
         return Response(submission_body(outcome.submission),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -238,12 +224,7 @@ class SubmissionDetailApi(APIView):
         if not selectors.can_delete(request.user, submission):
             raise exceptions.PermissionDenied("Só o autor ou o papel admin podem excluir esta submissão.",
                                               code="missing_role")
-        try:
-            services.submission_delete(submission=submission, actor=request.user, request=request)
-        except services.StillRunning:
-            raise Conflict("A submissão está em execução; exclua-a quando terminar.", code="running") from None
-        except services.InvalidTransition:
-            raise exceptions.NotFound from None  # withdrawn meanwhile by another request
+        services.submission_delete(submission=submission, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -264,8 +245,6 @@ class SubmissionRetryApi(APIView):
             raise MissingRole
         try:
             submission = services.submission_retry(submission=submission, actor=request.user, request=request)
-        except services.RetryTooSoon as exc:
-            raise RetryTooSoon(max(math.ceil((exc.retry_at - timezone.now()).total_seconds()), 1)) from None
         except services.InvalidTransition:
             raise Conflict("Só é possível reenfileirar uma submissão com erro.", code="invalid_state") from None
         return Response(submission_body(submission))

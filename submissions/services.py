@@ -8,6 +8,7 @@ Whoever loses a race sees a row count of 0 and gets `InvalidTransition`; nothing
 needs locks.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from agepar import errors
 from audits.services import record
 from submissions import automations, results
 from submissions.models import Submission, SubmissionFile
@@ -29,28 +31,33 @@ class InvalidTransition(Exception):
     """The row is not in the state the transition starts from (or is no longer ours)."""
 
 
-class RetryTooSoon(InvalidTransition):
-    """A manual retry sooner than the backoff after the previous one allows."""
+class RetryTooSoon(errors.Throttled):
+    """A manual retry sooner than the backoff after the previous one allows (429 with Retry-After)."""
+
+    default_code = "retry_too_soon"
 
     def __init__(self, retry_at: datetime):
-        super().__init__(retry_at)
+        wait = max(math.ceil((retry_at - timezone.now()).total_seconds()), 1)
+        super().__init__(f"Aguarde {wait} s antes de reenviar esta submissão: cada reenvio espera mais que o "
+                         "anterior.", retry_after=wait)
         self.retry_at = retry_at
 
 
-class StillRunning(InvalidTransition):
+class StillRunning(errors.Conflict):
     """A running submission cannot be withdrawn: its worker holds it."""
+
+    default_detail = "A submissão está em execução; exclua-a quando terminar."
+    default_code = "running"
 
 
 class IdempotencyKeyReused(Exception):
     """The same Idempotency-Key was used before for a different request."""
 
 
-class DuplicateSubmission(Exception):
+class DuplicateSubmission(errors.Conflict):
     """A live submission of this kind already has the automation's UNIQUE_FIELD value."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
+    default_code = "duplicate"
 
 
 def retry_delay(number: int) -> float:
@@ -133,7 +140,7 @@ def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str |
             with transaction.atomic():
                 record("submission.created", status="failure", actor=actor, request=request, kind=kind,
                        details={"reason": "duplicate", "field": field, "value": payload.get(field)})
-            raise DuplicateSubmission(field, automation.duplicate_message) from None
+            raise DuplicateSubmission(automation.duplicate_message) from None
         raise
     return Created(submission, created=True)
 
@@ -270,8 +277,9 @@ def submission_delete(*, submission: Submission, actor, request=None) -> None:
         # not running and not deleted, so exactly one of them matches.
         if not Submission.objects.filter(pk=submission.pk, deleted_at__isnull=True).exclude(
                 status=Status.RUNNING).update(deleted_at=now, deleted_by=actor, updated_at=now):
-            current = Submission.objects.filter(pk=submission.pk, deleted_at__isnull=True).values("status").first()
-            raise StillRunning if current else InvalidTransition
+            if Submission.objects.filter(pk=submission.pk, deleted_at__isnull=True).exists():
+                raise StillRunning
+            raise errors.NotFound  # withdrawn meanwhile by another request
         names = list(SubmissionFile.objects.filter(submission_id=submission.pk).values_list("storage_name", flat=True))
         record("submission.deleted", actor=actor, request=request, kind=submission.kind, target=submission,
                details=_details(submission, status=submission.status, files=len(names)))
