@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import exceptions, status
 
 from accounts.lockout import LOCKED_OUT_DETAIL, retry_after
 from accounts.models import Session, User
+from agepar.errors import AppError, InvalidInput, Throttled
 from audits.services import record
 
 FAILURE = "failure"
@@ -25,30 +25,12 @@ REASON_BY_ADMIN = "revogada pela administração"
 CLEANUP_BATCH = 5000
 
 
-class InvalidCredentials(exceptions.APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Identificador ou senha inválidos."
-    default_code = "invalid_credentials"
-
-
-class LockedOut(exceptions.APIException):
-    """429 with Retry-After (DRF's handler turns `wait` into the header)."""
-
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = LOCKED_OUT_DETAIL
-    default_code = "locked_out"
-
-    def __init__(self, wait: int):
-        super().__init__()
-        self.wait = wait
-
-
 # --- sign in / out ------------------------------------------------------------------------------
 def user_login(*, request, identifier: str, password: str, remember_me: bool = False) -> User:
     """Check the credentials under django-axes' lockout and start a session.
 
     `request` is the Django HttpRequest: axes and the session live on it. Unknown user, wrong
-    password and inactive user all end in InvalidCredentials after one password hash.
+    password and inactive user all end in the same 400 `invalid_credentials` after one password hash.
     """
     credentials = {"username": identifier}
     attempt = {"identifier": identifier[:254]}
@@ -58,7 +40,7 @@ def user_login(*, request, identifier: str, password: str, remember_me: bool = F
         with transaction.atomic():
             record("auth.login", status=FAILURE, request=request, kind="auth",
                    details={**attempt, "reason": "locked_out"})
-        raise LockedOut(wait)
+        raise Throttled(LOCKED_OUT_DETAIL, "locked_out", retry_after=wait)
 
     user = auth.authenticate(request, username=identifier, password=password)
     if user is None:
@@ -70,7 +52,7 @@ def user_login(*, request, identifier: str, password: str, remember_me: bool = F
             record("auth.login", status=FAILURE, request=request, kind="auth", details=attempt)
             if locked_now:
                 record("auth.locked_out", status=FAILURE, request=request, kind="auth", details=attempt)
-        raise InvalidCredentials()
+        raise AppError("Identificador ou senha inválidos.", "invalid_credentials")
 
     with transaction.atomic():
         request.session.absolute_lifetime = (settings.SESSION_REMEMBER_ME_LIFETIME if remember_me
@@ -103,12 +85,11 @@ def user_logout(*, request) -> None:
 def user_change_password(*, request, user: User, current_password: str, new_password: str) -> int:
     """Set a new password, keep this session, revoke the others. Returns how many were revoked."""
     if not user.check_password(current_password):
-        raise exceptions.ValidationError({"current_password": ["A senha atual está incorreta."]},
-                                         code="invalid_password")
+        raise InvalidInput({"current_password": ["A senha atual está incorreta."]}, "invalid_password")
     try:
         validate_password(new_password, user)
     except DjangoValidationError as exc:
-        raise exceptions.ValidationError({"new_password": list(exc.messages)}, code="weak_password") from None
+        raise InvalidInput({"new_password": list(exc.messages)}, "weak_password") from None
     with transaction.atomic():
         user.set_password(new_password)
         user.must_change_password = False

@@ -11,7 +11,7 @@ from django.db.models import DateTimeField, F, Field, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThan
 from django.http import Http404
 from django.utils import timezone
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -175,7 +175,7 @@ class CursorPagination(pagination.CursorPagination):
             position = tuple(_position_value(field, text) for field, text in zip(self.fields, texts, strict=True))
         except (KeyError, ValueError, OverflowError, ValidationError):
             # Undecodable, or values that do not fit the ordering's columns: forged or truncated.
-            raise exceptions.NotFound(self.invalid_cursor_message) from None
+            raise errors.NotFound(self.invalid_cursor_message) from None
         return pagination.Cursor(offset=0, reverse=reverse == ["1"], position=position)
 
     def _position(self, row) -> tuple:
@@ -186,30 +186,6 @@ class CursorPagination(pagination.CursorPagination):
 
 def _flip(name: str) -> str:
     return name[1:] if name.startswith("-") else f"-{name}"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "A operação não é permitida no estado atual."
-    default_code = "conflict"
-
-
-class Gone(exceptions.APIException):
-    status_code = status.HTTP_410_GONE
-    default_detail = "O recurso não está mais disponível."
-    default_code = "gone"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "O conteúdo enviado é grande demais."
-    default_code = "too_large"
-
-
-class InsufficientStorage(exceptions.APIException):
-    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
-    default_detail = "Sem espaço para armazenar o arquivo. Tente novamente mais tarde."
-    default_code = "insufficient_storage"
 
 
 def _first_code(codes):
@@ -256,11 +232,6 @@ def exception_handler(exc, context):
         detail = detail.get("detail", "")
     response.data = {"detail": str(detail), "code": code}
     return response
-
-
-def error_response(detail: str, code: str, status_code: int, **extra) -> Response:
-    """For the rare view that answers an error without raising (e.g. streaming endpoints)."""
-    return Response({"detail": detail, "code": code, **extra}, status=status_code)
 
 
 class ErrorSerializer(serializers.Serializer):

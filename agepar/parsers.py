@@ -1,15 +1,13 @@
-# Kept apart from agepar.api: DRF imports parser classes while rest_framework.views is still
-# loading, so this module must not import the views at import time.
 from django.conf import settings
 from rest_framework import parsers
+
+from agepar.errors import PayloadTooLarge
 
 
 class JSONParser(parsers.JSONParser):
     """DRF reads JSON bodies straight from the socket, skipping DATA_UPLOAD_MAX_MEMORY_SIZE: enforce it here."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        from agepar.api import PayloadTooLarge
-
         meta = parser_context["request"].META
         try:
             length = int(meta.get("CONTENT_LENGTH") or 0)

@@ -4,13 +4,14 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.roles import has_role
-from agepar.api import ErrorSerializer, Gone
+from agepar.api import ErrorSerializer
+from agepar.errors import Forbidden, Gone, InvalidInput, NotFound
 from fileshare import selectors, services
 from fileshare.models import FileShareItem
 from fileshare.uploads import StreamingUploadHandler
@@ -65,7 +66,7 @@ def _is_admin(user) -> bool:
 def _item_or_404(request, pk: int, *, admin_allowed: bool):
     item = selectors.visible_item(pk=pk, user=request.user, admin=admin_allowed and _is_admin(request.user))
     if item is None:
-        raise exceptions.NotFound()
+        raise NotFound()
     return item
 
 
@@ -98,9 +99,9 @@ class ItemListCreateApi(GenericAPIView):
     def get(self, request):
         scope = request.query_params.get("scope", "")
         if scope not in ("", "all"):
-            raise exceptions.ValidationError({"scope": ["Use 'all' ou omita."]}, code="invalid")
+            raise InvalidInput({"scope": ["Use 'all' ou omita."]})
         if scope == "all" and not _is_admin(request.user):
-            raise exceptions.PermissionDenied("Só administradores veem os arquivos de todos.", code="missing_role")
+            raise Forbidden("Só administradores veem os arquivos de todos.", code="missing_role")
         page = self.paginate_queryset(selectors.live_items(owner=None if scope == "all" else request.user))
         return self.get_paginated_response(ItemSerializer(page, many=True).data)
 

@@ -22,7 +22,8 @@ from django.http.multipartparser import MultiPartParser
 from django.utils.datastructures import MultiValueDict
 from django.utils.encoding import force_str
 from django.utils.http import parse_header_parameters
-from rest_framework.exceptions import ParseError
+
+from agepar.errors import AppError
 
 CRLF = b"\r\n"
 # The headers of one part, as fileshare.apps allows Django's parser: room for a long file name.
@@ -30,8 +31,8 @@ MAX_HEADER_SIZE = 4096
 IDENTITY_ENCODINGS = ("7bit", "8bit", "binary")
 
 
-def malformed(reason: str) -> ParseError:
-    return ParseError(f"Corpo multipart inválido: {reason}.")
+def malformed(reason: str) -> AppError:
+    return AppError(f"Corpo multipart inválido: {reason}.", "parse_error")
 
 
 def _hold_from(buf: bytes, delimiter: bytes, pos: int) -> int:

@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agepar.api import Conflict, Gone, InsufficientStorage, PayloadTooLarge
+from agepar.errors import Conflict, Gone, InsufficientStorage, PayloadTooLarge
 from audits.services import record
 from fileshare.models import FileShareItem, RevokedLink
 from fileshare.sniff import safe_download_name

@@ -17,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from rest_framework import exceptions
 
-from agepar.api import InsufficientStorage, PayloadTooLarge
+from agepar.errors import InsufficientStorage, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from fileshare import multipart
 from fileshare.sniff import SNIFF_BYTES, sniff
 
@@ -38,11 +37,6 @@ def too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"O arquivo passa do limite de {limit_mib:g} MiB.", code="too_large")
 
 
-def unsupported(content_type: str) -> exceptions.UnsupportedMediaType:
-    return exceptions.UnsupportedMediaType(
-        content_type, detail="Tipo de arquivo não permitido.", code="unsupported_file_type")
-
-
 def clean_name(name: str) -> str:
     """A display/download name: no path, no control or bidi characters, at most NAME_MAX characters."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
@@ -57,7 +51,7 @@ def clean_name(name: str) -> str:
 
 
 class StreamingUploadHandler(FileUploadHandler):
-    """Accepts exactly one file in the field `file`; raises a DRF error (413/415/507/400) otherwise."""
+    """Accepts exactly one file in the field `file`; raises an AppError (413/415/507/400) otherwise."""
 
     # The size of each read from the request body (gunicorn does the least work per byte at about 1 MiB).
     chunk_size = 1024 * 1024
@@ -79,7 +73,7 @@ class StreamingUploadHandler(FileUploadHandler):
     def new_file(self, field_name, file_name, content_type, content_length, charset=None, content_type_extra=None):
         if field_name != FIELD or self.upload is not None:
             self.discard()
-            raise exceptions.ValidationError({FIELD: ["Envie um único arquivo no campo 'file'."]}, code="one_file")
+            raise InvalidInput({FIELD: ["Envie um único arquivo no campo 'file'."]}, "one_file")
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         self.sha256 = hashlib.sha256()
         self.hashing = None
@@ -137,7 +131,7 @@ class StreamingUploadHandler(FileUploadHandler):
         self.content_type = sniff(self.head, self.upload.name, complete=complete)
         if self.content_type not in settings.FILESHARE_ALLOWED_TYPES:
             self.discard()
-            raise unsupported(self.content_type)
+            raise UnsupportedMediaType("Tipo de arquivo não permitido.", code="unsupported_file_type")
 
     def _storage_error(self, exc: OSError):
         self.discard()

@@ -7,14 +7,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, has_role
-from agepar.api import Conflict, PayloadTooLarge
 from agepar.downloads import attachment
+from agepar.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from submissions import automations, selectors, services
 from submissions.models import Submission
 from submissions.payloads import json_schema
@@ -23,9 +23,8 @@ TAGS = ["submissions"]
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 
 
-class MissingRole(exceptions.PermissionDenied):
-    default_detail = "Você não tem o papel necessário para esta automação."
-    default_code = "missing_role"
+def missing_role() -> Forbidden:
+    return Forbidden("Você não tem o papel necessário para esta automação.", code="missing_role")
 
 
 # --- serializers ------------------------------------------------------------------------------------
@@ -121,7 +120,7 @@ def _idempotency_key(request) -> str | None:
     if key is None:
         return None
     if not IDEMPOTENCY_KEY.match(key):
-        raise exceptions.ValidationError({"Idempotency-Key": ["Use de 1 a 128 caracteres ASCII visíveis."]})
+        raise InvalidInput({"Idempotency-Key": ["Use de 1 a 128 caracteres ASCII visíveis."]})
     return key
 
 
@@ -141,8 +140,7 @@ class SubmissionListCreateApi(GenericAPIView):
         params = filters.validated_data
         all_actors = params["scope"] == "all"
         if all_actors and not selectors.can_see_all(request.user):
-            raise exceptions.PermissionDenied("Apenas admin, controle e auditor podem ver todas as submissões.",
-                                              code="missing_role")
+            raise Forbidden("Apenas admin, controle e auditor podem ver todas as submissões.", code="missing_role")
         full = params["fields"] == "full"
         qs = selectors.submission_list(
             user=request.user, all_actors=all_actors, full=full, kind=params.get("kind"),
@@ -182,23 +180,17 @@ class SubmissionListCreateApi(GenericAPIView):
         body = SubmissionCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         kind = body.validated_data["kind"]
-        automation = automations.get(kind)
-        if automation is None:
-            raise exceptions.ValidationError({"kind": ["Automação desconhecida."]}, code="unknown_kind")
+        automation = services.automation_for(kind)
         if not automation.allowed(request.user):
-            raise MissingRole
+            raise missing_role()
         payload = automation.payload_serializer(data=body.validated_data["payload"])
         if not payload.is_valid():
-            raise exceptions.ValidationError({"payload": payload.errors})
+            raise InvalidInput({"payload": payload.errors})
         document = payload.data  # JSON-ready (dates as YYYY-MM-DD)
         if len(json.dumps(document, ensure_ascii=False).encode()) > settings.SUBMISSIONS_MAX_PAYLOAD_SIZE:
             raise PayloadTooLarge
-        try:
-            outcome = services.submission_create(actor=request.user, kind=kind, payload=dict(document),
-                                                 idempotency_key=key, request=request)
-        except services.IdempotencyKeyReused:
-            raise Conflict("Esta Idempotency-Key já foi usada para outra requisição.",
-                           code="idempotency_key_reused") from None
+        outcome = services.submission_create(actor=request.user, kind=kind, payload=dict(document),
+                                             idempotency_key=key, request=request)
         return Response(submission_body(outcome.submission),
                         status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -206,7 +198,7 @@ class SubmissionListCreateApi(GenericAPIView):
 def _visible(request, pk) -> Submission:
     submission = selectors.submission_for(user=request.user, submission_id=pk)
     if submission is None:
-        raise exceptions.NotFound
+        raise NotFound()
     return submission
 
 
@@ -222,8 +214,7 @@ class SubmissionDetailApi(APIView):
     def delete(self, request, pk: int):
         submission = _visible(request, pk)
         if not selectors.can_delete(request.user, submission):
-            raise exceptions.PermissionDenied("Só o autor ou o papel admin podem excluir esta submissão.",
-                                              code="missing_role")
+            raise Forbidden("Só o autor ou o papel admin podem excluir esta submissão.", code="missing_role")
         services.submission_delete(submission=submission, actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -242,11 +233,8 @@ class SubmissionRetryApi(APIView):
         # The author retries while they still hold the role; the admin role may retry anyone's.
         mine = submission.actor_id == request.user.pk
         if not (has_role(request.user, ADMIN) or (mine and automation.allowed(request.user))):
-            raise MissingRole
-        try:
-            submission = services.submission_retry(submission=submission, actor=request.user, request=request)
-        except services.InvalidTransition:
-            raise Conflict("Só é possível reenfileirar uma submissão com erro.", code="invalid_state") from None
+            raise missing_role()
+        submission = services.submission_retry(submission=submission, actor=request.user, request=request)
         return Response(submission_body(submission))
 
 
@@ -261,7 +249,7 @@ def _file_download(request, submission: Submission, file) -> HttpResponse:
     try:
         response = attachment(file.storage_name, filename=file.name, content_type=file.content_type)
     except FileNotFoundError:
-        raise exceptions.NotFound("O arquivo não está mais disponível.") from None
+        raise NotFound("O arquivo não está mais disponível.") from None
     services.record_file_download(submission=submission, file=file, actor=request.user, request=request)
     return response
 
@@ -276,7 +264,7 @@ class SubmissionFileApi(APIView):
         submission = _done(request, pk)
         file = selectors.submission_file(submission=submission, name=name)
         if file is None:
-            raise exceptions.NotFound("Arquivo não encontrado.")
+            raise NotFound("Arquivo não encontrado.")
         return _file_download(request, submission, file)
 
 

@@ -4,8 +4,8 @@ running.
 
 Every transition is ONE conditional UPDATE on the expected old state (and, for a running
 row, on the attempt number that claimed it), plus one audit event, in one transaction.
-Whoever loses a race sees a row count of 0 and gets `InvalidTransition`; nothing else
-needs locks.
+Whoever loses a race sees a row count of 0 and gets `InvalidTransition` (a 409); nothing
+else needs locks. Every error raised here is an AppError (agepar.errors), whichever door called.
 """
 
 import math
@@ -27,8 +27,11 @@ from submissions.models import Submission, SubmissionFile
 Status = Submission.Status
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(errors.Conflict):
     """The row is not in the state the transition starts from (or is no longer ours)."""
+
+    default_detail = "A submissão não está na situação que esta operação exige."
+    default_code = "invalid_state"
 
 
 class RetryTooSoon(errors.Throttled):
@@ -50,8 +53,11 @@ class StillRunning(errors.Conflict):
     default_code = "running"
 
 
-class IdempotencyKeyReused(Exception):
+class IdempotencyKeyReused(errors.Conflict):
     """The same Idempotency-Key was used before for a different request."""
+
+    default_detail = "Esta Idempotency-Key já foi usada para outra requisição."
+    default_code = "idempotency_key_reused"
 
 
 class DuplicateSubmission(errors.Conflict):
@@ -100,6 +106,14 @@ def _details(submission: Submission, **extra) -> dict:
     return {"submission": submission.pk, "version": submission.version, **extra}
 
 
+def automation_for(kind: str) -> automations.Automation:
+    """The automation of `kind`; a 400 on the `kind` field when there is none."""
+    automation = automations.get(kind)
+    if automation is None:
+        raise errors.InvalidInput({"kind": ["Automação desconhecida."]}, "unknown_kind")
+    return automation
+
+
 @dataclass(frozen=True)
 class Created:
     submission: Submission
@@ -109,9 +123,7 @@ class Created:
 def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str | None = None,
                       request=None) -> Created:
     """Insert a queued submission (payload already validated) and enqueue its run (see _enqueue)."""
-    automation = automations.get(kind)
-    if automation is None:
-        raise ValueError(f"unknown automation kind {kind!r}")
+    automation = automation_for(kind)
     if idempotency_key:
         existing = Submission.objects.filter(actor=actor, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -260,7 +272,7 @@ def submission_retry(*, submission: Submission, actor, request=None) -> Submissi
                                          retries=submission.retries).update(
                 status=Status.QUEUED, error="", result=None, attempts=0, retries=F("retries") + 1,
                 started_at=None, finished_at=None, lease_expires_at=None, run_after=None, updated_at=now):
-            raise InvalidTransition
+            raise InvalidTransition("Só é possível reenfileirar uma submissão com erro.")
         record("submission.retried", actor=actor, request=request, kind=submission.kind, target=submission,
                details=_details(submission, retry=submission.retries + 1))
         _enqueue(submission.pk)
