@@ -1,4 +1,9 @@
-"""GET /api/health: is the database answering, and can we write to the upload storage?
+"""GET /api/health: is the database answering, can we write to the upload storage, does the shared
+cache answer, and is some worker alive while work waits?
+
+`worker` fails when submissions are queued and no worker has beaten for three heartbeat periods
+(submissions.workers); with an empty queue a missing worker hurts no one yet. It also reports the
+queue depth and how long the oldest queued submission has waited.
 
 Each probe runs in a worker thread and is waited for at most HEALTH_TIMEOUT seconds, so
 the endpoint answers 503 promptly while the database is down instead of hanging for the
@@ -13,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connections
@@ -22,9 +28,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
 _pending: dict[str, Future] = {}
 _lock = threading.Lock()
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _database() -> dict:
@@ -33,9 +43,39 @@ def _database() -> dict:
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+        return {"ok": True, "latency_ms": _since(started)}
     finally:
         connections.close_all()  # this thread's connection goes back to the pool
+
+
+def _cache() -> dict:
+    try:
+        started = time.perf_counter()
+        key, value = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+        cache.set(key, value, 30)
+        ok = cache.get(key) == value
+        cache.delete(key)
+        return {"ok": ok, "latency_ms": _since(started)} if ok else {"ok": False, "error": "value_lost"}
+    finally:
+        connections.close_all()  # the database cache's connection
+
+
+def _worker() -> dict:
+    from submissions.selectors import queue_state
+    from submissions.workers import dead_after
+
+    try:
+        state = queue_state()
+    finally:
+        connections.close_all()
+    alive = state.worker_last_seen_seconds is not None and \
+        state.worker_last_seen_seconds <= dead_after().total_seconds()
+    check = {"ok": alive or state.depth == 0, "queued": state.depth,
+             "oldest_queued_seconds": state.oldest_age_seconds,
+             "last_heartbeat_seconds": state.worker_last_seen_seconds}
+    if not check["ok"]:
+        check["error"] = "no_worker"
+    return check
 
 
 def _storage() -> dict:
@@ -44,25 +84,42 @@ def _storage() -> dict:
     return {"ok": True}
 
 
-PROBES = {"database": _database, "storage": _storage}
+PROBES = {"database": _database, "storage": _storage, "cache": _cache, "worker": _worker}
 
 
-def _run(name: str, timeout: float) -> dict:
+def _start(name: str) -> Future:
     with _lock:
         future = _pending.get(name)
         if future is None or future.done():
             future = _pending[name] = _executor.submit(PROBES[name])
+        return future
+
+
+def _outcome(future: Future, deadline: float) -> dict:
     try:
-        return future.result(timeout=timeout)
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
     except FutureTimeout:
         return {"ok": False, "error": "timeout"}
     except Exception as exc:  # the probe's own failure is the answer, never a 500
         return {"ok": False, "error": type(exc).__name__}
 
 
-_check = inline_serializer("HealthCheck", {"ok": serializers.BooleanField(),
-                                           "latency_ms": serializers.FloatField(required=False),
-                                           "error": serializers.CharField(required=False)})
+def run_checks(timeout: float) -> dict[str, dict]:
+    """Every probe at once, all waited for until one shared deadline: an outage costs `timeout` once."""
+    futures = {name: _start(name) for name in PROBES}
+    deadline = time.monotonic() + timeout
+    return {name: _outcome(future, deadline) for name, future in futures.items()}
+
+
+_check = inline_serializer("HealthCheck", {
+    "ok": serializers.BooleanField(),
+    "latency_ms": serializers.FloatField(required=False),
+    "error": serializers.CharField(required=False),
+    # worker only
+    "queued": serializers.IntegerField(required=False),
+    "oldest_queued_seconds": serializers.FloatField(required=False, allow_null=True),
+    "last_heartbeat_seconds": serializers.FloatField(required=False, allow_null=True),
+})
 _health = inline_serializer("Health", {"status": serializers.ChoiceField(["ok", "error"]),
                                        "checks": serializers.DictField(child=_check)})
 
@@ -74,7 +131,7 @@ class HealthView(APIView):
     @extend_schema(responses={200: _health, 503: OpenApiResponse(_health, description="A check failed.")},
                    tags=["health"])
     def get(self, request):
-        checks = {name: _run(name, settings.HEALTH_TIMEOUT) for name in PROBES}
+        checks = run_checks(settings.HEALTH_TIMEOUT)
         healthy = all(check["ok"] for check in checks.values())
         return Response({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503, headers={"Cache-Control": "no-store"})

@@ -54,13 +54,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Before django_tasks_db: its `db_worker` command extends the upstream one (worker heartbeat).
+    "submissions",
     "django_tasks",
     "django_tasks_db",
     "axes",
     "agepar",
     "accounts",
     "audits",
-    "submissions",
     "fileshare",
 ]
 
@@ -274,6 +275,10 @@ TASKS = {"default": {"BACKEND": env.string("TASKS_BACKEND", "django_tasks_db.Dat
 # lease ran out (its worker died) is requeued by `manage.py requeue_stale`, up to MAX_ATTEMPTS runs.
 SUBMISSIONS_LEASE_SECONDS = env.integer("SUBMISSIONS_LEASE_SECONDS", 120, minimum=1)
 SUBMISSIONS_MAX_ATTEMPTS = env.integer("SUBMISSIONS_MAX_ATTEMPTS", 3, minimum=1)
+# A worker writes its heartbeat this often; one not seen for three periods counts as dead.
+WORKER_HEARTBEAT_SECONDS = env.integer("WORKER_HEARTBEAT_SECONDS", 5, minimum=1)
+# run_maintenance deletes finished task-queue rows (django-tasks-db) older than this.
+TASK_RESULTS_RETENTION = env.duration("TASK_RESULTS_RETENTION", "7d")
 SUBMISSIONS_MAX_PAYLOAD_SIZE = env.size("SUBMISSIONS_MAX_PAYLOAD_SIZE", 256 * 1024)
 # A passing failure (RetryableAutomationError) runs again after BACKOFF, doubled each attempt up to
 # BACKOFF_MAX; manual retries of an error back off the same way (submissions.services.retry_delay).

@@ -20,7 +20,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not DATABA
 
 # In-process tests get a per-process cache cleared around each test (tests/conftest.py); tests
 # that start real server processes use the database cache those processes configure themselves.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Never used in-process: declaring it makes `migrate` (agepar 0001's createcachetable) create the
+    # table that the real processes' default database cache uses on the test database.
+    "live_processes": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "agepar_cache"},
+}
 
 # Tasks run inline in tests; the tests of the real worker start `db_worker` processes themselves.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -27,6 +27,9 @@ ACTIONS: dict[str, str] = {
     "submission.file_downloaded": "Arquivo de resultado baixado",
     "submission.pruned": "Execuções antigas removidas",
     "submission.files_cleaned": "Limpeza de arquivos de resultado órfãos",
+    # The task queue (django-tasks-db rows), kept by run_maintenance and requeue_stale.
+    "task.reaped": "Tarefa marcada como falha (o worker que a executava parou)",
+    "task.pruned": "Resultados antigos de tarefas removidos",
     # Temporary file-share links (fileshare).
     "fileshare.uploaded": "Arquivo enviado",
     "fileshare.downloaded": "Arquivo baixado",
@@ -45,6 +48,7 @@ KINDS: dict[str, str] = {
     "users": "Usuários",
     "fileshare": "Compartilhamento de arquivos",
     "audit": "Auditoria",
+    "tasks": "Fila de tarefas",
     "form2json": "Automação form2json",
     "dfd": "Automação DFD (Documento de Formalização da Demanda)",
 }

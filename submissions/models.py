@@ -111,3 +111,25 @@ class SubmissionFile(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running `db_worker`, rewritten every WORKER_HEARTBEAT_SECONDS (submissions.workers).
+
+    `/api/health` and the metrics read the newest `seen_at`; `requeue_stale` fails the task rows of a
+    worker not seen for three periods (killed with SIGKILL, its machine gone). A worker that stops
+    cleanly deletes its own row.
+    """
+
+    worker_id = models.CharField("worker", max_length=64, primary_key=True)
+    hostname = models.CharField("máquina", max_length=255)
+    pid = models.PositiveIntegerField("processo")
+    started_at = models.DateTimeField("iniciado em")
+    seen_at = models.DateTimeField("visto em", db_index=True)
+
+    class Meta:
+        verbose_name = "worker ativo"
+        verbose_name_plural = "workers ativos"
+
+    def __str__(self):
+        return f"{self.hostname}:{self.pid}"

@@ -1,10 +1,13 @@
 """Reads of submissions: the caller's own rows unless they hold an oversight role."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Min, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import ADMIN, OVERSIGHT, has_role
-from submissions.models import Submission, SubmissionFile
+from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
 
 LIST_FIELDS = ("id", "kind", "version", "status", "error", "attempts", "created_at", "updated_at", "started_at",
                "finished_at", "actor_id", "actor_nome", "actor_email", "actor_cpf")
@@ -63,3 +66,21 @@ def submission_file(*, submission: Submission, name: str) -> SubmissionFile | No
 
 def file_download_url(submission_id: int, name: str) -> str:
     return reverse("submission-file", args=[submission_id, name])
+
+
+@dataclass(frozen=True)
+class QueueState:
+    depth: int  # submissions waiting for a worker
+    oldest_age_seconds: float | None  # how long the longest-waiting one has been queued
+    worker_last_seen_seconds: float | None  # since the newest heartbeat of any worker (None: none ever)
+
+
+def queue_state() -> QueueState:
+    """What /api/health and /metrics say about the queue: two small aggregates (the queued index is partial)."""
+    now = timezone.now()
+    queued = Submission.objects.filter(status=Submission.Status.QUEUED).aggregate(depth=Count("id"),
+                                                                                 oldest=Min("updated_at"))
+    seen = WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
+    return QueueState(depth=queued["depth"],
+                      oldest_age_seconds=(now - queued["oldest"]).total_seconds() if queued["oldest"] else None,
+                      worker_last_seen_seconds=(now - seen).total_seconds() if seen else None)

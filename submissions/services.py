@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from agepar import errors
 from audits.services import record
-from submissions import automations, results
-from submissions.models import Submission, SubmissionFile
+from submissions import automations, results, workers
+from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
 
 Status = Submission.Status
 
@@ -412,3 +412,48 @@ def submission_files_cleanup(*, dry_run: bool = False, batch_size: int = 500) ->
             record("submission.files_cleaned", actor_label="system:cleanup_submission_files",
                    details={"orphans": removed})
     return removed
+
+
+def task_results_fail_dead() -> int:
+    """Task-queue rows left `running` by a worker that died (no heartbeat for three periods): failed.
+
+    django-tasks-db never looks at them again otherwise; the submission itself is requeued by its
+    expired lease (submissions_requeue_stale). One conditional UPDATE (still running, same worker
+    list) per row, so a worker that was only slow and finishes now keeps its own outcome.
+    """
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = workers.alive_since()
+    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+    failed = 0
+    for row in running.values("id", "worker_ids", "task_path"):
+        worker = row["worker_ids"][-1] if row["worker_ids"] else ""
+        if worker in alive:
+            continue
+        with transaction.atomic():
+            if DBTaskResult.objects.filter(id=row["id"], status=TaskResultStatus.RUNNING,
+                                           worker_ids=row["worker_ids"]).update(
+                    status=TaskResultStatus.FAILED, finished_at=timezone.now(),
+                    exception_class_path=f"{workers.WorkerDied.__module__}.{workers.WorkerDied.__qualname__}",
+                    traceback=f"worker {worker} stopped beating while it ran this task"):
+                record("task.reaped", status="failure", actor_label="system", kind="tasks",
+                       details={"task": str(row["id"]), "task_path": row["task_path"], "worker": worker})
+                failed += 1
+    return failed
+
+
+def task_results_prune(*, before) -> int:
+    """Delete finished task-queue rows (and workers' heartbeat rows) older than `before`, with one event."""
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        deleted = DBTaskResult.objects.filter(
+            status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=before).delete()[0]
+        WorkerHeartbeat.objects.filter(seen_at__lt=before).delete()
+        if deleted:
+            record("task.pruned", actor_label="system", kind="tasks",
+                   details={"before": before.isoformat(), "deleted": deleted})
+    return deleted

@@ -79,7 +79,9 @@ def _wait_until_ready(process, base: str, log_path: Path, wait_for_health: bool,
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
         try:
-            if requests.get(f"{base}/api/health", timeout=5).status_code == 200 or not wait_for_health:
+            # The first answer waits for the worker to boot (seconds on a loaded machine) and, when a
+            # probe hangs, for HEALTH_TIMEOUT: give it room, the overall deadline still bounds the wait.
+            if requests.get(f"{base}/api/health", timeout=30).status_code == 200 or not wait_for_health:
                 return
         except requests.ConnectionError:
             pass

@@ -9,10 +9,11 @@ from collections import Counter
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django_tasks_db.models import DBTaskResult
 
 from audits.models import AuditEvent
 from submissions import services
-from submissions.models import Submission
+from submissions.models import Submission, WorkerHeartbeat
 from submissions.tasks import run_submission
 from tests.factories import UserFactory
 from tests.submissions.conftest import FORM
@@ -96,20 +97,33 @@ def test_killed_worker_leaves_a_running_row_that_is_recovered_and_completes(tmp_
     settings.SUBMISSIONS_EXTRA_AUTOMATIONS = [SLOW]
     marker = tmp_path / "runs.txt"
     actor = UserFactory(roles=["admin"])
-    worker_env = {"SUBMISSIONS_EXTRA_AUTOMATIONS": SLOW, "SUBMISSIONS_LEASE_SECONDS": "2"}
+    settings.WORKER_HEARTBEAT_SECONDS = 1
+    worker_env = {"SUBMISSIONS_EXTRA_AUTOMATIONS": SLOW, "SUBMISSIONS_LEASE_SECONDS": "2",
+                  "WORKER_HEARTBEAT_SECONDS": "1"}
     submission = services.submission_create(actor=actor, kind="test-slow",
                                             payload={"seconds": 300, "marker": str(marker)}).submission
+    first_task = DBTaskResult.objects.get()
 
     with db_worker(tmp_path, name="doomed", **worker_env) as doomed:
         wait_for(lambda: marker.exists(), timeout=60, what=f"first run to start ({doomed.log_path})")
-        # The lease keeper renews the 2 s lease while the run sleeps, so a live worker is never requeued.
-        time.sleep(3)
+        # The lease keeper renews the 2 s lease and the heartbeat beats while the run sleeps, so a
+        # live worker is never requeued nor its task row failed.
+        time.sleep(4)
         assert services.submissions_requeue_stale() == {"requeued": 0, "failed": 0}
+        assert services.task_results_fail_dead() == 0
+        assert WorkerHeartbeat.objects.get().pid == doomed.pid
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
 
     row = Submission.objects.get(pk=submission.pk)
     assert (row.status, row.attempts) == ("running", 1)  # what a crash leaves behind
+    first_task.refresh_from_db()
+    assert first_task.status == "RUNNING"  # and its task row, which nothing upstream ever looks at again
+    # Three missed heartbeats later, requeue_stale (also in run_maintenance) fails that row.
+    wait_for(lambda: services.task_results_fail_dead() == 1, timeout=30, interval=0.5, what="dead task row")
+    first_task.refresh_from_db()
+    assert first_task.status == "FAILED" and first_task.exception_class_path.endswith("WorkerDied")
+    assert AuditEvent.objects.filter(action="task.reaped", details__task=str(first_task.pk)).count() == 1
 
     def recovered():
         return services.submissions_requeue_stale()["requeued"] == 1

@@ -1,5 +1,6 @@
 import time
 import traceback
+from io import StringIO
 
 from django.conf import settings
 from django.core.management import call_command, get_commands
@@ -14,6 +15,7 @@ def _steps() -> list[tuple[str, dict]]:
         ("prune_audits", {"older_than": settings.AUDITS_RETENTION}),
         ("prune_submissions", {"older_than": settings.SUBMISSIONS_RETENTION}),
         ("requeue_stale", {}),
+        ("prune_task_results", {}),
         ("cleanup_fileshare", {}),
         ("cleanup_submission_files", {}),
     ]
@@ -21,8 +23,9 @@ def _steps() -> list[tuple[str, dict]]:
 
 class Command(BaseCommand):
     help = ("Runs the routine cleanup commands in order (clearsessions, prune_audits, prune_submissions, "
-            "requeue_stale, cleanup_fileshare, cleanup_submission_files), each only if installed. A failing "
-            "step does not stop the others; the command exits non-zero if any failed. Run it as the migrator role "
+            "requeue_stale, prune_task_results, cleanup_fileshare, cleanup_submission_files), each only if "
+            "installed. A failing step does not stop the others; the command exits non-zero if any failed; with "
+            "-v 0 it prints only failures (cron mails only what needs a look). Run it as the migrator role "
             "(deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
 
     def add_arguments(self, parser):
@@ -36,18 +39,23 @@ class Command(BaseCommand):
             raise CommandError(f"--skip: not a maintenance step: {', '.join(unknown)}")
         installed = get_commands()
         failed = []
+        report = self.stdout.write if verbosity else lambda line: None
         for name, step_options in steps:
             if name in skip:
-                self.stdout.write(f"{name}: skipped (--skip)")
+                report(f"{name}: skipped (--skip)")
                 continue
             if name not in installed:
-                self.stdout.write(f"{name}: skipped (command not installed)")
+                report(f"{name}: skipped (command not installed)")
                 continue
             started = time.monotonic()
+            # With -v 0 a step's own report is kept back, and shown only if the step fails.
+            step_out = self.stdout if verbosity else StringIO()
             try:
-                call_command(name, verbosity=verbosity, stdout=self.stdout, stderr=self.stderr, **step_options)
+                call_command(name, verbosity=verbosity, stdout=step_out, stderr=self.stderr, **step_options)
             except Exception as exc:  # one broken step must not keep the others from running
                 failed.append(name)
+                if not verbosity:
+                    self.stderr.write(step_out.getvalue(), ending="")
                 self.stderr.write(f"{name}: FAILED after {time.monotonic() - started:.1f}s: "
                                   f"{type(exc).__name__}: {exc}")
                 if verbosity > 1:
@@ -57,6 +65,6 @@ class Command(BaseCommand):
                 for connection in connections.all(initialized_only=True):
                     connection.close_if_unusable_or_obsolete()
             else:
-                self.stdout.write(self.style.SUCCESS(f"{name}: ok in {time.monotonic() - started:.1f}s"))
+                report(self.style.SUCCESS(f"{name}: ok in {time.monotonic() - started:.1f}s"))
         if failed:
             raise CommandError(f"{len(failed)} maintenance step(s) failed: {', '.join(failed)}")
