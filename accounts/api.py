@@ -119,8 +119,10 @@ class MeApi(APIView):
 
 
 class ChangePasswordApi(APIView):
-    @extend_schema(request=ChangePasswordInput, responses={204: None, 400: ERRORS[400], 401: ERRORS[401]},
-                   tags=["auth"])
+    @extend_schema(request=ChangePasswordInput, tags=["auth"],
+                   responses={204: None, 400: ERRORS[400], 401: ERRORS[401],
+                              429: OpenApiResponse(description="Senha atual errada vezes demais: a conta está "
+                                                               "bloqueada (Retry-After), como no login")})
     def post(self, request):
         data = ChangePasswordInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,9 +9,11 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAut
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
+from accounts import lockout
 from agepar.request_info import client_ip, user_agent
 
 
@@ -95,3 +97,24 @@ class PasswordChangeRequiredMiddleware:
                 return JsonResponse({"detail": "Troque sua senha antes de continuar.",
                                      "code": "password_change_required"}, status=403)
         return self.get_response(request)
+
+
+class LockoutPageMiddleware:
+    """A sign-in form refused by the lockout answers 429 with a Portuguese page and Retry-After.
+
+    The admin's login form only learns "authentication failed" from authenticate(); the lockout
+    leaves its verdict on the request. The API's sign-in answers its own JSON 429.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        refusal = lockout.refusal_of(request)
+        if refusal is None or request.path.startswith("/api/"):
+            return response
+        seconds = refusal.retry_after
+        page = render(request, "accounts/locked_out.html", {"minutes": max(1, -(-seconds // 60))}, status=429)
+        page["Retry-After"] = str(seconds)
+        return page

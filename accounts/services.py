@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.password_validation import validate_password
@@ -10,8 +9,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
-from accounts.lockout import LOCKED_OUT_DETAIL, retry_after
+from accounts import lockout
 from accounts.models import Session, User
 from agepar.errors import AppError, InvalidInput, Throttled
 from audits.services import record
@@ -27,31 +27,21 @@ CLEANUP_BATCH = 5000
 
 # --- sign in / out ------------------------------------------------------------------------------
 def user_login(*, request, identifier: str, password: str, remember_me: bool = False) -> User:
-    """Check the credentials under django-axes' lockout and start a session.
+    """Check the credentials under the sign-in lockout (accounts.lockout) and start a session.
 
-    `request` is the Django HttpRequest: axes and the session live on it. Unknown user, wrong
-    password and inactive user all end in the same 400 `invalid_credentials` after one password hash.
+    `request` is the Django HttpRequest: the lockout's verdict and the session live on it. Unknown
+    user, wrong password and inactive user all end in the same 400 `invalid_credentials` after one
+    password hash; a locked account or address in a 429 `locked_out` without one.
     """
-    credentials = {"username": identifier}
     attempt = {"identifier": identifier[:254]}
-    if not AxesProxyHandler.is_allowed(request, credentials):
-        # Refused without looking at the password, and not counted: a lockout never extends itself.
-        wait = retry_after(request, credentials)
-        with transaction.atomic():
-            record("auth.login", status=FAILURE, request=request, kind="auth",
-                   details={**attempt, "reason": "locked_out"})
-        raise Throttled(LOCKED_OUT_DETAIL, "locked_out", retry_after=wait)
-
     user = auth.authenticate(request, username=identifier, password=password)
     if user is None:
-        locked_now = getattr(request, "axes_locked_out", False)
-        # This attempt was judged on its password, so it gets the ordinary answer; the next one
-        # is refused. Clearing the flag keeps AxesMiddleware from swapping in its lockout page.
-        request.axes_locked_out = False
+        refusal = lockout.refusal_of(request)
+        if refusal is not None:
+            # Not audited one by one: accounts.lockout wrote one event for this lock and window.
+            raise Throttled(lockout.LOCKED_OUT_DETAIL, "locked_out", retry_after=refusal.retry_after)
         with transaction.atomic():
             record("auth.login", status=FAILURE, request=request, kind="auth", details=attempt)
-            if locked_now:
-                record("auth.locked_out", status=FAILURE, request=request, kind="auth", details=attempt)
         raise AppError("Identificador ou senha inválidos.", "invalid_credentials")
 
     with transaction.atomic():
@@ -83,9 +73,24 @@ def user_logout(*, request) -> None:
 
 # --- passwords ----------------------------------------------------------------------------------
 def user_change_password(*, request, user: User, current_password: str, new_password: str) -> int:
-    """Set a new password, keep this session, revoke the others. Returns how many were revoked."""
+    """Set a new password, keep this session, revoke the others. Returns how many were revoked.
+
+    The current password is checked under the sign-in lockout, with the same account counter: a
+    stolen session gets no more guesses than the sign-in form gives, and no extra ones besides it.
+    """
+    try:
+        check = lockout.begin(request, identifier=user.email, user=user)
+    except lockout.Locked as exc:
+        raise Throttled(lockout.LOCKED_OUT_DETAIL, "locked_out", retry_after=exc.refusal.retry_after) from None
     if not user.check_password(current_password):
+        with transaction.atomic():
+            record("auth.password_changed", status=FAILURE, actor=user, request=request, kind="auth", target=user,
+                   details={"reason": "wrong_password"})
         raise InvalidInput({"current_password": ["A senha atual está incorreta."]}, "invalid_password")
+    check.passed()
+    if constant_time_compare(new_password, current_password):
+        # must_change_password would be lifted without any change of password.
+        raise InvalidInput({"new_password": ["A nova senha deve ser diferente da atual."]}, "same_password")
     try:
         validate_password(new_password, user)
     except DjangoValidationError as exc:

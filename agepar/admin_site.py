@@ -10,14 +10,10 @@ from django.contrib.admin.apps import AdminConfig
 SITE_HEADER = "Portal AGEPAR — Administração"
 
 # Daily work first (submissions, audits), then people and files, then the plumbing.
-APP_ORDER = ["submissions", "audits", "accounts", "fileshare", "operations", "auth", "axes",
-             "django_tasks_database"]
+APP_ORDER = ["submissions", "audits", "accounts", "fileshare", "operations", "auth", "django_tasks_database"]
 # Third-party apps whose labels ship without a Brazilian Portuguese translation.
-APP_NAMES = {"axes": "Bloqueio de acesso", "django_tasks_database": "Fila de tarefas"}
+APP_NAMES = {"django_tasks_database": "Fila de tarefas"}
 MODEL_NAMES = {
-    ("axes", "AccessAttempt"): "Tentativas de acesso",
-    ("axes", "AccessFailureLog"): "Falhas de acesso",
-    ("axes", "AccessLog"): "Registros de acesso",
     ("django_tasks_database", "DBTaskResult"): "Resultados de tarefas",
 }
 

@@ -5,7 +5,6 @@ through environment variables, never through a second settings module.
 """
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -58,7 +57,6 @@ INSTALLED_APPS = [
     "submissions",
     "django_tasks",
     "django_tasks_db",
-    "axes",
     "agepar",
     "accounts",
     "audits",
@@ -77,7 +75,7 @@ MIDDLEWARE = [
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "accounts.middleware.LockoutPageMiddleware",
 ]
 
 ROOT_URLCONF = "agepar.urls"
@@ -170,24 +168,11 @@ SESSION_REMEMBER_ME_LIFETIME = env.duration("SESSION_REMEMBER_ME_LIFETIME", "30d
 SESSION_REVOKED_RETENTION = env.duration("SESSION_REVOKED_RETENTION", "90d")
 SESSION_TOUCH_INTERVAL = 60
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out clients before any password check
-    "accounts.backends.IdentifierBackend",
-]
-# django-axes: AXES_FAILURE_LIMIT failures within AXES_COOLOFF_TIME lock out the identifier and,
-# separately, the IP. Attempts refused during a lockout are not recorded, so they do not extend it.
-AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(seconds=env.duration("LOGIN_LOCKOUT_WINDOW", "15m"))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.backends.lockout_identifier"
-AXES_CLIENT_IP_CALLABLE = "agepar.request_info.client_ip"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # timestamps give an exact Retry-After
-AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
-AXES_VERBOSE = False
+AUTHENTICATION_BACKENDS = ["accounts.backends.IdentifierBackend"]
+# Sign-in lockout (accounts/lockout.py): at most LOGIN_FAILURE_LIMIT password checks per account, and
+# as many per client address, in each window of LOGIN_LOCKOUT_WINDOW seconds.
+LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_LOCKOUT_WINDOW = env.duration("LOGIN_LOCKOUT_WINDOW", "15m")
 
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 trusts none and uses
 # REMOTE_ADDR (agepar.request_info.client_ip).
@@ -361,8 +346,6 @@ LOGGING = {
         # Our access log replaces django.request's 4xx warnings, which would repeat each request.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
-        # Axes logs every attempt at INFO; the audit trail records sign-ins and lockouts already.
-        "axes": {"level": "WARNING"},
     },
 }
 

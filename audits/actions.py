@@ -11,9 +11,10 @@ ACTIONS: dict[str, str] = {
     # Authentication and sessions (accounts).
     "auth.login": "Login (sucesso ou falha; guarda o identificador tentado, nunca a senha)",
     "auth.logout": "Logout",
-    "auth.password_changed": "Troca de senha",
+    "auth.password_changed": "Troca de senha (falha: senha atual incorreta)",
     "auth.session_revoked": "Sessão revogada (pela própria pessoa ou por um administrador)",
-    "auth.locked_out": "Bloqueio por tentativas de login",
+    "auth.locked_out": "Bloqueio por tentativas de login (um evento por bloqueio e janela)",
+    "auth.lockout_lifted": "Bloqueio de login suspenso (manage.py unlock_login)",
     "user.deactivated": "Usuário desativado",
     # Automation runs (submissions); `kind` is the automation slug.
     "submission.created": "Execução criada",

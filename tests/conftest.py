@@ -6,6 +6,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
+# Fixtures of the real Redis (redis_url, redis_cache, counter_store) for every test module.
+pytest_plugins = ["tests.redis_server"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_cache():

@@ -83,7 +83,7 @@ def _wait_until_ready(process, base: str, log_path: Path, wait_for_health: bool,
             # probe hangs, for HEALTH_TIMEOUT: give it room, the overall deadline still bounds the wait.
             if requests.get(f"{base}/api/health", timeout=30).status_code == 200 or not wait_for_health:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting on a busy machine
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn not ready: {log_path.read_text()[-3000:]}")

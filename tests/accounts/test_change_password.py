@@ -78,3 +78,38 @@ def test_each_persona_changes_only_their_own_password(request, persona, user, ow
     for person in (owner, other_user, staff):
         person.refresh_from_db()
         assert person.check_password(NEW) is (person == who)
+
+
+def test_refuses_the_current_password_as_the_new_one(owner, signed_in):
+    # Otherwise "changing" to the same password would lift must_change_password.
+    here, elsewhere = signed_in(owner), signed_in(owner)
+    owner.must_change_password = True
+    owner.save()
+    response = _change(here, new=DEFAULT_PASSWORD)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"new_password": ["A nova senha deve ser diferente da atual."]}
+    owner.refresh_from_db()
+    assert owner.must_change_password
+    assert elsewhere.get("/api/me").status_code == 200
+    assert not AuditEvent.objects.filter(action="auth.password_changed").exists()
+
+
+def test_wrong_current_passwords_are_throttled_and_audited(owner, signed_in):
+    client = signed_in(owner)
+    assert [_change(client, current=f"chute-{i}").status_code for i in range(5)] == [400] * 5
+    response = _change(client)  # the right one, too late
+    assert response.status_code == 429 and response.json()["code"] == "locked_out"
+    assert int(response["Retry-After"]) > 0
+    owner.refresh_from_db()
+    assert owner.check_password(DEFAULT_PASSWORD)
+    failures = AuditEvent.objects.filter(action="auth.password_changed", status="failure")
+    assert failures.count() == 5
+    assert set(failures.values_list("details__reason", flat=True)) == {"wrong_password"}
+    assert AuditEvent.objects.filter(action="auth.locked_out", target_id=str(owner.pk)).count() == 1
+
+
+def test_change_password_guesses_and_sign_in_guesses_share_one_allowance(owner, signed_in):
+    client = signed_in(owner)
+    assert [_change(client, current=f"chute-{i}").status_code for i in range(3)] == [400] * 3
+    assert [api_login(make_client(), owner.email, "chute-x", REMOTE_ADDR=f"198.51.100.{i}").status_code
+            for i in range(3)] == [400, 400, 429]

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 
 from agepar.management.commands import run_maintenance
 
-STEPS = ["clearsessions", "prune_audits", "prune_submissions", "requeue_stale", "prune_task_results",
-         "cleanup_fileshare", "cleanup_submission_files"]
+STEPS = ["clearsessions", "clear_counters", "prune_audits", "prune_submissions", "requeue_stale",
+         "prune_task_results", "cleanup_fileshare", "cleanup_submission_files"]
 
 
 def _run(*args):
