@@ -38,7 +38,7 @@ ACTIONS: dict[str, str] = {
     "fileshare.link_rotated": "Link trocado",
     "fileshare.deleted": "Arquivo removido",
     "fileshare.expired": "Arquivo expirado",
-    "fileshare.cleanup": "Limpeza de arquivos expirados",
+    "fileshare.cleanup": "Limpeza de arquivos (um lote de expirados, órfãos ou excluídos há muito)",
     # The trail itself.
     "audit.pruned": "Eventos antigos de auditoria removidos (manage.py prune_audits)",
 }

@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 
 from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin
 from fileshare import services
@@ -18,11 +17,10 @@ class StatusFilter(admin.SimpleListFilter):
         return [("live", "ativo"), ("expired", "expirado"), ("deleted", "excluído")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True, expires_at__gt=now)
+            return queryset.live()
         if self.value() == "expired":
-            return queryset.filter(deleted_at__isnull=True, expires_at__lte=now)
+            return queryset.overdue()
         if self.value() == "deleted":
             return queryset.filter(deleted_at__isnull=False)
         return queryset

@@ -13,9 +13,9 @@ from accounts.roles import has_role
 from agepar.api import ErrorSerializer
 from agepar.errors import Forbidden, Gone, InvalidInput, NotFound
 from fileshare import selectors, services
+from fileshare.delivery import deliver
 from fileshare.models import FileShareItem
 from fileshare.uploads import StreamingUploadHandler
-from fileshare.views import deliver
 
 Error = ErrorSerializer
 

@@ -1,7 +1,19 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+
+class FileShareItemQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> "FileShareItemQuerySet":
+        """Not deleted and not expired: the link works (up to its download limit, which the counter checks)."""
+        return self.filter(deleted_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def overdue(self, now: datetime | None = None) -> "FileShareItemQuerySet":
+        """Expired but not yet deleted: what cleanup_fileshare deletes next."""
+        return self.filter(deleted_at__isnull=True, expires_at__lte=now or timezone.now())
 
 
 class FileShareItem(models.Model):
@@ -35,6 +47,8 @@ class FileShareItem(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     delete_reason = models.CharField("motivo da exclusão", max_length=16, blank=True, default="",
                                      choices=DeleteReason.choices)
+
+    objects = FileShareItemQuerySet.as_manager()
 
     class Meta:
         verbose_name = "arquivo compartilhado"

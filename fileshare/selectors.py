@@ -1,9 +1,7 @@
 """Reads of the fileshare app."""
 
-from django.utils import timezone
-
-from fileshare.models import FileShareItem, RevokedLink
-from fileshare.services import hash_token
+from fileshare import tokens
+from fileshare.models import FileShareItem, FileShareItemQuerySet, RevokedLink
 
 ITEM_FIELDS = ("id", "original_name", "size", "content_type", "sha256", "created_at", "expires_at",
                "max_downloads", "downloads", "password", "owner_id", "owner__id", "owner__nome")
@@ -11,9 +9,9 @@ PUBLIC_FIELDS = ("id", "original_name", "storage_name", "size", "content_type", 
                  "downloads", "password", "deleted_at")
 
 
-def live_items(*, owner=None):
+def live_items(*, owner=None) -> FileShareItemQuerySet:
     """Live items (not deleted, not expired), newest first; all owners when `owner` is None."""
-    qs = FileShareItem.objects.filter(deleted_at__isnull=True, expires_at__gt=timezone.now())
+    qs = FileShareItem.objects.live()
     if owner is not None:
         qs = qs.filter(owner=owner)
     return qs.select_related("owner").only(*ITEM_FIELDS).order_by("-id")
@@ -28,11 +26,11 @@ def visible_item(*, pk: int, user, admin: bool) -> FileShareItem | None:
 
 
 def item_by_token(token: str) -> FileShareItem | None:
-    if not token or len(token) > 128:
+    if not tokens.plausible(token):
         return None
-    return FileShareItem.objects.filter(token_hash=hash_token(token)).only(*PUBLIC_FIELDS).first()
+    return FileShareItem.objects.filter(token_hash=tokens.hash_token(token)).only(*PUBLIC_FIELDS).first()
 
 
 def token_was_revoked(token: str) -> bool:
     """True for a link that was replaced by a new one (it answers 410, an unknown one 404)."""
-    return bool(token) and len(token) <= 128 and RevokedLink.objects.filter(token_hash=hash_token(token)).exists()
+    return tokens.plausible(token) and RevokedLink.objects.filter(token_hash=tokens.hash_token(token)).exists()

@@ -1,59 +1,35 @@
 """Writes of the fileshare app: each in one transaction with its audit event; blob removal on commit."""
 
 import errno
-import hashlib
-import logging
-import secrets
-import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agepar import blobs
 from agepar.errors import Conflict, Gone, InsufficientStorage, PayloadTooLarge
 from audits.services import record
 from fileshare.models import FileShareItem, RevokedLink
 from fileshare.sniff import safe_download_name
-
-log = logging.getLogger(__name__)
+from fileshare.tokens import new_token
 
 TTLS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 KIND = "fileshare"
 
 NAME_COLUMN_LENGTH = FileShareItem._meta.get_field("original_name").max_length
-
-
-def new_token() -> tuple[str, str]:
-    """A link token and the SHA-256 that is all the database keeps of it."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_storage_name(now) -> str:
-    return f"{now:%Y/%m}/{uuid.uuid4().hex}"
-
-
-def delete_blob(name: str) -> None:
-    """Best effort: a blob that survives becomes an orphan, which cleanup_fileshare removes."""
-    try:
-        default_storage.delete(name)
-    except Exception:
-        log.exception("fileshare: could not delete blob %s", name)
+CLEANUP_ACTOR = "system:cleanup_fileshare"
+# A blob is written before its row commits; younger blobs may belong to an upload in flight.
+ORPHAN_MIN_AGE = timedelta(hours=1)
 
 
 def _check_quota(owner, size: int) -> None:
-    now = timezone.now()
-    usage = FileShareItem.objects.filter(owner=owner, deleted_at__isnull=True, expires_at__gt=now).aggregate(
+    usage = FileShareItem.objects.live().filter(owner=owner).aggregate(
         items=Count("id"), total=Coalesce(Sum("size"), 0))
     if usage["items"] >= settings.FILESHARE_USER_MAX_ITEMS:
         raise Conflict("Você atingiu o número máximo de arquivos compartilhados. Exclua algum antes de enviar outro.",
@@ -72,11 +48,11 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
     _check_quota(owner, upload.size)  # early answer, before copying the blob anywhere
     now = timezone.now()
     expires_at = now + min(TTLS[ttl], timedelta(seconds=settings.FILESHARE_MAX_TTL))
-    name = new_storage_name(now)
+    name = blobs.new_name(now=now)
     try:
         name = default_storage.save(name, upload)
     except OSError as exc:
-        delete_blob(name)
+        blobs.delete([name])
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage() from exc
         raise
@@ -98,7 +74,7 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
                    details={"name": item.original_name, "size": item.size, "content_type": item.content_type,
                             "ttl": ttl, "has_password": bool(password), "max_downloads": max_downloads})
     except BaseException:
-        delete_blob(name)
+        blobs.delete([name])
         raise
     return item, token
 
@@ -108,8 +84,7 @@ def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
     with transaction.atomic():
         # Race: a delete, an expiry or another rotation between the lookup and now: the row lock
         # and the UPDATE filtered on the old hash decide, so each old hash is revoked exactly once.
-        live = FileShareItem.objects.select_for_update().filter(
-            pk=item.pk, deleted_at__isnull=True, expires_at__gt=timezone.now())
+        live = FileShareItem.objects.live().select_for_update().filter(pk=item.pk)
         old_hash = live.values_list("token_hash", flat=True).first()
         if old_hash is None or not live.filter(token_hash=old_hash).update(token_hash=token_hash):
             raise Gone("Este arquivo não está mais disponível.", code="gone")
@@ -129,7 +104,7 @@ def item_delete(*, item: FileShareItem, actor, request=None) -> bool:
             return False
         record("fileshare.deleted", actor=actor, request=request, kind=KIND, target=item,
                details={"name": item.original_name, "reason": reason})
-        transaction.on_commit(lambda: delete_blob(item.storage_name))
+        transaction.on_commit(lambda: blobs.delete([item.storage_name]))
     return True
 
 
@@ -137,8 +112,7 @@ def item_expire(*, item: FileShareItem, actor, request=None) -> bool:
     """Make the item expire now (its link dies at once; cleanup removes the blob)."""
     now = timezone.now()
     with transaction.atomic():
-        updated = FileShareItem.objects.filter(pk=item.pk, deleted_at__isnull=True, expires_at__gt=now).update(
-            expires_at=now)
+        updated = FileShareItem.objects.live(now).filter(pk=item.pk).update(expires_at=now)
         if not updated:
             return False
         record("fileshare.expired", actor=actor, request=request, kind=KIND, target=item,
@@ -152,7 +126,7 @@ def item_count_download(*, item: FileShareItem, request=None, via: str) -> bool:
         # Race: parallel downloads of a max_downloads item; only the UPDATEs that still see
         # downloads < max_downloads (and the item live) match, so the limit is never passed.
         updated = (
-            FileShareItem.objects.filter(pk=item.pk, deleted_at__isnull=True, expires_at__gt=timezone.now())
+            FileShareItem.objects.live().filter(pk=item.pk)
             .filter(Q(max_downloads__isnull=True) | Q(downloads__lt=F("max_downloads")))
             .update(downloads=F("downloads") + 1)
         )
@@ -173,3 +147,71 @@ def record_download_denied(*, item: FileShareItem, reason: str, request=None) ->
     with transaction.atomic():
         record("fileshare.download_denied", status="failure", request=request, kind=KIND, target=item,
                details={"reason": reason})
+
+
+# --- cleanup (manage.py cleanup_fileshare): in batches, each committed with its own audit event --------
+# A run killed half-way leaves no change unrecorded; blobs go only once their batch has committed.
+
+def _skip_locked(queryset: QuerySet) -> QuerySet:
+    # Two runs at once take disjoint batches on PostgreSQL; SQLite serializes writers anyway.
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def _record_cleanup(step: str, **details) -> None:
+    record("fileshare.cleanup", actor_label=CLEANUP_ACTOR, kind=KIND, details={"step": step, **details})
+
+
+def items_expire_overdue(*, batch_size: int = 500, dry_run: bool = False) -> int:
+    """Mark expired items deleted and remove their blobs; each batch's event lists its item ids."""
+    overdue = FileShareItem.objects.overdue(timezone.now())
+    if dry_run:
+        return overdue.count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(_skip_locked(overdue.order_by("id")).values_list("id", "storage_name")[:batch_size])
+            if not rows:
+                return total
+            ids = [pk for pk, _ in rows]
+            # Race: a delete by the owner since the SELECT (SQLite); the filter keeps theirs.
+            count = FileShareItem.objects.filter(pk__in=ids, deleted_at__isnull=True).update(
+                deleted_at=timezone.now(), delete_reason=FileShareItem.DeleteReason.EXPIRED)
+            _record_cleanup("expired", count=count, items=ids)
+            transaction.on_commit(lambda names=[name for _, name in rows]: blobs.delete(names))
+        total += count
+
+
+def items_purge_deleted(*, before: datetime, batch_size: int = 500, dry_run: bool = False) -> int:
+    """Delete the rows of items deleted before `before` (their blobs went when they were deleted)."""
+    old = FileShareItem.objects.filter(deleted_at__lt=before)
+    if dry_run:
+        return old.count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(_skip_locked(old.order_by("id")).values_list("id", flat=True)[:batch_size])
+            if not ids:
+                return total
+            count = FileShareItem.objects.filter(pk__in=ids).delete()[1].get(FileShareItem._meta.label, 0)
+            _record_cleanup("purged", count=count, before=before.isoformat(), first_id=ids[0], last_id=ids[-1])
+        total += count
+
+
+def _claimed(names: list[str]) -> list[str]:
+    return list(FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
+                .values_list("storage_name", flat=True))
+
+
+def orphan_blobs_remove(*, batch_size: int = 500, dry_run: bool = False) -> int:
+    """Remove blobs with no item that is not deleted: left by a crash between write and commit, or a
+    failed delete. Older than ORPHAN_MIN_AGE only (an upload may be in flight)."""
+    removed = 0
+    for orphans in blobs.orphans("", claimed=_claimed, min_age=ORPHAN_MIN_AGE, batch_size=batch_size):
+        if orphans and not dry_run:
+            with transaction.atomic():
+                _record_cleanup("orphans", count=len(orphans))
+                transaction.on_commit(lambda orphans=orphans: blobs.delete(orphans))
+        removed += len(orphans)
+    return removed

@@ -6,24 +6,18 @@ between they are deleted again, and a crash in between leaves orphans that
 """
 
 import hashlib
-import logging
 import re
 import tempfile
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils import timezone
 
+from agepar import blobs
 from submissions.automations import ResultFile
 
-log = logging.getLogger(__name__)
-
-PREFIX = "results"
-# Only names the server generates are ever written or deleted here.
-STORAGE_NAME = re.compile(rf"^{PREFIX}/\d{{4}}/\d{{2}}/[0-9a-f]{{32}}$")
+PREFIX = "results"  # result blobs are named results/<yyyy>/<mm>/<uuid> (agepar.blobs)
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,149}$")
 CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
 MAX_FILES = 20
@@ -88,35 +82,15 @@ def store(files: Sequence[ResultFile], *, max_size: int) -> list[StoredFile]:
                     sha.update(chunk)
                     spool.write(chunk)
                 spool.seek(0)
-                name = default_storage.save(f"{PREFIX}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}", File(spool))
+                name = default_storage.save(blobs.new_name(PREFIX), File(spool))
             stored.append(StoredFile(name=f.name, storage_name=name, size=size, content_type=f.content_type,
                                      sha256=sha.hexdigest()))
     except BaseException:
-        delete_blobs(s.storage_name for s in stored)
+        blobs.delete(s.storage_name for s in stored)
         raise
     return stored
 
 
-def delete_blobs(names: Iterable[str]) -> None:
-    """Best effort: a blob that survives is an orphan, which cleanup_submission_files removes."""
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception:
-            log.exception("submissions: could not delete result blob %s", name)
-
-
 def blob_names() -> Iterator[str]:
-    """Every result blob in the storage (results/<yyyy>/<mm>/<uuid>), oldest month first."""
-    try:
-        years, _ = default_storage.listdir(PREFIX)
-    except FileNotFoundError:  # nothing was ever stored
-        return
-    for year in sorted(years):
-        months, _ = default_storage.listdir(f"{PREFIX}/{year}")
-        for month in sorted(months):
-            _, names = default_storage.listdir(f"{PREFIX}/{year}/{month}")
-            for name in names:
-                full = f"{PREFIX}/{year}/{month}/{name}"
-                if STORAGE_NAME.match(full):
-                    yield full
+    """Every result blob in the storage, oldest month first."""
+    return blobs.names(PREFIX)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from agepar import errors
+from agepar import blobs, errors
 from audits.services import record
 from submissions import automations, results, workers
 from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
@@ -215,7 +214,7 @@ def submission_finish(*, submission: Submission, result: dict,
             record("submission.completed", actor=submission.actor, kind=submission.kind, target=submission,
                    details=_details(submission, attempt=submission.attempts, files=[f.name for f in files]))
     except BaseException:
-        results.delete_blobs(f.storage_name for f in files)
+        blobs.delete(f.storage_name for f in files)
         raise
 
 
@@ -295,7 +294,7 @@ def submission_delete(*, submission: Submission, actor, request=None) -> None:
         names = list(SubmissionFile.objects.filter(submission_id=submission.pk).values_list("storage_name", flat=True))
         record("submission.deleted", actor=actor, request=request, kind=submission.kind, target=submission,
                details=_details(submission, status=submission.status, files=len(names)))
-        transaction.on_commit(lambda: results.delete_blobs(names))
+        transaction.on_commit(lambda: blobs.delete(names))
 
 
 def record_file_download(*, submission: Submission, file: SubmissionFile, actor, request=None) -> None:
@@ -371,7 +370,7 @@ def submissions_prune(*, before, batch_size: int = 1000, dry_run: bool = False) 
             record("submission.pruned", actor_label="system",
                    details={"before": before.isoformat(), "deleted": count, "first_id": ids[0], "last_id": ids[-1],
                             "files": len(names)})
-            transaction.on_commit(lambda names=names: results.delete_blobs(names))
+            transaction.on_commit(lambda names=names: blobs.delete(names))
             deleted += count
     return deleted
 
@@ -382,31 +381,15 @@ ORPHAN_MIN_AGE = timedelta(hours=1)  # a run's blobs are written before its row 
 def submission_files_cleanup(*, dry_run: bool = False, batch_size: int = 500) -> int:
     """Remove result blobs that no live submission's file row names (a crash between write and
     commit, a delete whose blob removal failed), older than ORPHAN_MIN_AGE; one audit event."""
-    cutoff = timezone.now() - ORPHAN_MIN_AGE
+    def claimed(names: list[str]) -> list[str]:
+        return list(SubmissionFile.objects.filter(storage_name__in=names, submission__deleted_at__isnull=True)
+                    .values_list("storage_name", flat=True))
+
     removed = 0
-    chunk: list[str] = []
-
-    def sweep(names: list[str]) -> int:
-        live = set(SubmissionFile.objects.filter(storage_name__in=names, submission__deleted_at__isnull=True)
-                   .values_list("storage_name", flat=True))
-        orphans = []
-        for name in names:
-            try:
-                if name not in live and default_storage.get_modified_time(name) <= cutoff:
-                    orphans.append(name)
-            except FileNotFoundError:  # removed meanwhile by a concurrent run
-                continue
+    for orphans in blobs.orphans(results.PREFIX, claimed=claimed, min_age=ORPHAN_MIN_AGE, batch_size=batch_size):
         if not dry_run:
-            results.delete_blobs(orphans)
-        return len(orphans)
-
-    for name in results.blob_names():
-        chunk.append(name)
-        if len(chunk) >= batch_size:
-            removed += sweep(chunk)
-            chunk = []
-    if chunk:
-        removed += sweep(chunk)
+            blobs.delete(orphans)
+        removed += len(orphans)
     if not dry_run:
         with transaction.atomic():
             record("submission.files_cleaned", actor_label="system:cleanup_submission_files",

@@ -35,7 +35,7 @@ def run(*args):
     return out.getvalue()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # blobs go when their batch commits: real commits
 def test_cleanup_removes_expired_blobs_and_old_orphans_and_keeps_live_items(owner_client, upload_root, settings):
     live, expired, gone = make_items(owner_client, 3)
     FileShareItem.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
@@ -55,11 +55,35 @@ def test_cleanup_removes_expired_blobs_and_old_orphans_and_keeps_live_items(owne
     assert expired.deleted_at is not None and expired.delete_reason == "expired"
     assert not FileShareItem.objects.filter(pk=gone.pk).exists()
     assert FileShareItem.objects.get(pk=live.pk).deleted_at is None
-    event = AuditEvent.objects.get(action="fileshare.cleanup")
-    assert event.details == {"expired": 1, "orphans": 2, "purged": 1}
-    assert event.actor_label == "system:cleanup_fileshare"
-    # Nothing left to do the second time.
+    # One event per batch (of one, here), committed with it.
+    events = list(AuditEvent.objects.filter(action="fileshare.cleanup").order_by("id"))
+    assert [e.details for e in events] == [
+        {"step": "expired", "count": 1, "items": [expired.pk]},
+        {"step": "orphans", "count": 1},
+        {"step": "orphans", "count": 1},
+        {"step": "purged", "count": 1, "first_id": gone.pk, "last_id": gone.pk,
+         "before": events[-1].details["before"]},
+    ]
+    assert {(e.actor_label, e.kind) for e in events} == {("system:cleanup_fileshare", "fileshare")}
+    # Nothing left to do the second time, and nothing recorded for it.
     assert "expired=0 orphans=0 purged=0" in run()
+    assert AuditEvent.objects.filter(action="fileshare.cleanup").count() == len(events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cleanup_killed_midway_leaves_no_unrecorded_change(owner_client, upload_root, record_dies_at):
+    from fileshare import services
+
+    items = make_items(owner_client, 3)
+    FileShareItem.objects.filter(pk__in=[i.pk for i in items]).update(expires_at=timezone.now() - timedelta(minutes=1))
+    record_dies_at(services, 2)
+    with pytest.raises(RuntimeError):
+        run("--batch", "2")
+    # The first batch committed with its event (and its blobs went); the second rolled back whole.
+    [event] = AuditEvent.objects.filter(action="fileshare.cleanup")
+    assert event.details == {"step": "expired", "count": 2, "items": [items[0].pk, items[1].pk]}
+    assert list(FileShareItem.objects.filter(deleted_at__isnull=True).values_list("pk", flat=True)) == [items[2].pk]
+    assert blobs(upload_root) == [items[2].storage_name]
 
 
 @pytest.mark.django_db
@@ -116,4 +140,7 @@ def test_two_runs_at_once_do_not_fail_on_postgresql(owner, upload_root):
     assert sum(expired_counts) == 300  # each item expired exactly once, split between the runs
     assert FileShareItem.objects.filter(deleted_at__isnull=True).count() == 1
     assert blobs(upload_root) == [live.storage_name]
-    assert AuditEvent.objects.filter(action="fileshare.cleanup").count() == 2
+    # One event per batch that changed something, whichever run took it.
+    events = AuditEvent.objects.filter(action="fileshare.cleanup", details__step="expired")
+    assert sorted(pk for e in events for pk in e.details["items"]) == sorted(row.pk for row in FileShareItem.objects
+                                                                            .exclude(pk=live.pk))

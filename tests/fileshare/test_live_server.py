@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from fileshare.models import FileShareItem
-from fileshare.services import new_token
+from fileshare.tokens import new_token
 from tests.fileshare.helpers import blobs
 from tests.fileshare.live_upload import (
     MultipartStream,

@@ -4,6 +4,7 @@ stored fails cleanly and leaves no blob."""
 
 import hashlib
 import os
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -20,6 +21,7 @@ from tests.factories import UserFactory
 from tests.submissions.helpers import make_submission
 
 OUTCOME = "tests.submissions.outcome_automation"
+STORAGE_NAME = re.compile(r"^results/\d{4}/\d{2}/[0-9a-f]{32}$")
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +51,7 @@ def test_files_are_stored_under_server_names_and_listed_without_paths(owner):
     rows = list(SubmissionFile.objects.filter(submission=submission).order_by("id"))
     assert [r.name for r in rows] == ["relatorio.txt", "dados.csv"]
     assert blobs() == sorted(r.storage_name for r in rows)
-    assert all(results.STORAGE_NAME.match(r.storage_name) for r in rows)
+    assert all(STORAGE_NAME.match(r.storage_name) for r in rows)
     assert f"results/{timezone.now():%Y/%m}/" in rows[0].storage_name
     assert default_storage.open(rows[1].storage_name).read() == b"a,b\n1,2\n"
     event = AuditEvent.objects.get(action="submission.completed", target_id=str(submission.pk))
