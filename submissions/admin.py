@@ -2,10 +2,11 @@ import re
 
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
+from django.utils.html import format_html_join
 
 from accounts.roles import ADMIN, has_role
 from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, pretty_json
-from submissions import automations, services
+from submissions import automations, selectors, services
 from submissions.models import Submission
 
 
@@ -22,18 +23,32 @@ class KindFilter(admin.SimpleListFilter):
         return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
+class WithdrawnFilter(admin.SimpleListFilter):
+    title = "excluída"
+    parameter_name = "excluida"
+
+    def lookups(self, request, model_admin):
+        return [("nao", "Não"), ("sim", "Sim")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("sim", "nao"):
+            return queryset.filter(deleted_at__isnull=self.value() == "nao")
+        return queryset
+
+
 @admin.register(Submission)
 class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "kind", "status", "actor", "actor_cpf", "attempts", "created_at", "finished_at")
-    list_filter = (KindFilter, "status", ("created_at", DateFieldListFilter))
+    list_filter = (KindFilter, "status", WithdrawnFilter, ("created_at", DateFieldListFilter))
     list_select_related = ("actor",)
     ordering = ("-created_at", "-id")  # newest first like the API, on the same (..., created_at, id) indexes
     # Shown in the search box help; the matching itself is get_search_results, one indexed lookup per term.
     search_fields = ("=actor_cpf", "^actor_email", "^actor_nome")
     search_help_text = "CPF (exato), início do e-mail ou início do nome do autor; ou o número da submissão."
     fields = ("id", "kind", "version", "status", "actor", "actor_nome", "actor_email", "actor_cpf", "attempts",
-              "error", "payload_pretty", "result_pretty", "created_at", "updated_at", "started_at", "finished_at",
-              "lease_expires_at", "idempotency_key", "deleted_at")
+              "retries", "run_after", "error", "payload_pretty", "result_pretty", "files_list", "created_at",
+              "updated_at", "started_at", "finished_at", "lease_expires_at", "idempotency_key", "unique_key",
+              "deleted_at", "deleted_by")
     readonly_fields = fields
     actions = ("retry_selected", "mark_as_error")
 
@@ -44,6 +59,14 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     @admin.display(description="resultado")
     def result_pretty(self, obj):
         return pretty_json(obj.result) if obj.result is not None else "—"
+
+    @admin.display(description="arquivos do resultado")
+    def files_list(self, obj):
+        files = selectors.submission_files(submission_id=obj.pk)
+        if not files:
+            return "—"
+        return format_html_join("", '<div><a href="{}">{}</a> ({} bytes, {})</div>',
+                                ((f["download_url"], f["name"], f["size"], f["content_type"]) for f in files))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

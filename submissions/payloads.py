@@ -41,6 +41,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictNumberField(serializers.FloatField):
+    """A JSON number (integer or decimal); text, booleans, NaN and infinities are refused."""
+
+    default_error_messages = {"invalid": "Informe um número."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictDateField(serializers.DateField):
     default_error_messages = {"invalid": "Informe uma data no formato AAAA-MM-DD."}
 
@@ -90,6 +101,8 @@ def json_schema(field) -> dict:
         return {"type": "boolean"}
     if isinstance(field, serializers.IntegerField):
         return _bounds({"type": "integer"}, field.min_value, field.max_value)
+    if isinstance(field, serializers.FloatField):
+        return _bounds({"type": "number"}, field.min_value, field.max_value)
     if isinstance(field, serializers.DateField):
         return {"type": "string", "format": "date"}
     if isinstance(field, serializers.ChoiceField):

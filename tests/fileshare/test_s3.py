@@ -33,7 +33,7 @@ def s3_endpoint(tmp_path_factory):
             try:
                 requests.get(endpoint, timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine: not listening, or slow
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.2)

@@ -100,3 +100,18 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client, owner, dja
         make_submission(owner)
     with django_assert_max_num_queries(12):
         assert admin_client.get(URL).status_code == 200
+
+
+def test_withdrawn_filter_and_the_fields_of_a_withdrawn_run_with_files(admin_client, rows, owner, settings):
+    from submissions import services, tasks
+
+    settings.SUBMISSIONS_EXTRA_AUTOMATIONS = ["tests.submissions.outcome_automation"]
+    with_files = make_submission(owner, kind="test-outcome", payload={"mode": "files"})
+    tasks.run_submission.call(with_files.pk)
+    services.submission_delete(submission=rows["error"], actor=owner)
+    assert listed(admin_client.get(URL, {"excluida": "sim"})) == {rows["error"].pk}
+    assert rows["error"].pk not in listed(admin_client.get(URL, {"excluida": "nao"}))
+    page = admin_client.get(f"{URL}{rows['error'].pk}/change/").content.decode()
+    assert "excluída por" in page.lower() and owner.email in page
+    page = admin_client.get(f"{URL}{with_files.pk}/change/").content.decode()
+    assert f'href="/api/submissions/{with_files.pk}/files/dados.csv"' in page
