@@ -82,6 +82,7 @@ def known_ids(fuzz_user, front_end):
     failed = make_submission(fuzz_user, status="error")
     done = make_submission(fuzz_user, status="done")
     queued = make_submission(fuzz_user, status="queued")
+    withdrawable = [make_submission(fuzz_user, status="done").pk for _ in range(2)]
     api = front_end.base_url + "/api"
 
     def upload(**fields):
@@ -93,8 +94,9 @@ def known_ids(fuzz_user, front_end):
     # A second session of the same person, for the revoke operation.
     Client().force_login(fuzz_user)
     sessions = [s["id"] for s in front_end.http.get(f"{api}/auth/sessions", timeout=30).json()["results"]]
-    assert Submission.objects.count() == 3 and len(sessions) == 2
-    return {("*", "/api/submissions/"): ("id", [failed.pk, done.pk, queued.pk]),
+    assert Submission.objects.count() == 5 and len(sessions) == 2
+    return {("DELETE", "/api/submissions/"): ("id", withdrawable),  # DELETE gets its own here too
+            ("*", "/api/submissions/"): ("id", [failed.pk, done.pk, queued.pk]),
             ("DELETE", "/api/fileshare/items/"): ("id", doomed),
             ("*", "/api/fileshare/items/"): ("id", items),
             ("*", "/api/auth/sessions/{public_id}"): ("public_id", sessions)}
@@ -117,10 +119,20 @@ def api_schema(base_url, front_end, known_ids):
     def before_generate_path_parameters(context, strategy):
         for (method, prefix), (name, ids) in known_ids.items():
             if method in ("*", context.operation.method.upper()) and context.operation.path.startswith(prefix):
-                return st.one_of(st.fixed_dictionaries({name: st.sampled_from(ids)}), strategy)
+                # The known id replaces only its own parameter: others (a file's name) stay generated.
+                known = st.tuples(strategy, st.sampled_from(ids)).map(lambda pair, name=name: _with(name, *pair))
+                return st.one_of(known, strategy)
         return strategy
 
     return schema
+
+
+def _with(name: str, generated, value):
+    """The generated path parameters (a dict, or schemathesis' wrapper of one) with `name` set to `value`."""
+    def merge(params):
+        return {**params, name: value} if isinstance(params, dict) else params
+
+    return merge(generated) if isinstance(generated, dict) else generated.map_value(merge)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
