@@ -1,6 +1,7 @@
 """DRF wiring shared by every app: pagination and errors."""
 
 from base64 import b64decode, b64encode
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from urllib import parse
 
@@ -86,6 +87,23 @@ def _keyset_fields(model, ordering) -> list:
         raise ImproperlyConfigured(f"{model.__name__}: keyset ordering {ordering} needs non-null local columns, "
                                    "the last one unique")
     return fields
+
+
+def keyset_rows(queryset, *, size: int, position: Callable[[object], tuple]) -> Iterator:
+    """Every row of an ordered `queryset`, `size` at a time: each batch is one short query that starts
+    after the last row (`position(row)` gives its ordering values). No cursor has to live between
+    batches, which pgBouncer's transaction pooling would not keep (docs/scaling.md), and a long export
+    holds no snapshot open on a replica."""
+    ordering = queryset.query.order_by
+    fields = _keyset_fields(queryset.model, ordering)
+    vendor = connections[queryset.db].vendor
+    batch = queryset
+    while True:
+        rows = list(batch[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        batch = queryset.filter(_beyond(fields, position(rows[-1]), ordering[0].startswith("-"), vendor))
 
 
 def _position_value(field, text: str):

@@ -5,6 +5,9 @@ cache answer, and is some worker alive while work waits?
 (submissions.workers); with an empty queue a missing worker hurts no one yet. It also reports the
 queue depth and how long the oldest queued submission has waited.
 
+With a read replica configured, `checks.replica` also says whether it answers, its lag, and
+which database the lag-tolerant reads are `serving` from; it does not turn the answer into a 503.
+
 Each probe runs in a worker thread and is waited for at most HEALTH_TIMEOUT seconds, so
 the endpoint answers 503 promptly while the database is down instead of hanging for the
 connection pool's 30 s timeout. A probe still stuck from an earlier call is not stacked
@@ -27,6 +30,8 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from agepar import routers
 
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
 _pending: dict[str, Future] = {}
@@ -84,14 +89,24 @@ def _storage() -> dict:
     return {"ok": True}
 
 
+def _replica() -> dict:
+    try:
+        return routers.status(fresh=True).as_check()
+    finally:
+        connections.close_all()
+
+
 PROBES = {"database": _database, "storage": _storage, "cache": _cache, "worker": _worker}
+# Reported, but not a reason for a 503: while the replica is down or behind, its reads go to the
+# primary (agepar/routers.py), so this server still serves everything.
+INFORMATIONAL = {"replica": _replica}
 
 
 def _start(name: str) -> Future:
     with _lock:
         future = _pending.get(name)
         if future is None or future.done():
-            future = _pending[name] = _executor.submit(PROBES[name])
+            future = _pending[name] = _executor.submit({**PROBES, **INFORMATIONAL}[name])
         return future
 
 
@@ -104,9 +119,9 @@ def _outcome(future: Future, deadline: float) -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def run_checks(timeout: float) -> dict[str, dict]:
+def run_checks(timeout: float, names=PROBES) -> dict[str, dict]:
     """Every probe at once, all waited for until one shared deadline: an outage costs `timeout` once."""
-    futures = {name: _start(name) for name in PROBES}
+    futures = {name: _start(name) for name in names}
     deadline = time.monotonic() + timeout
     return {name: _outcome(future, deadline) for name, future in futures.items()}
 
@@ -119,6 +134,9 @@ _check = inline_serializer("HealthCheck", {
     "queued": serializers.IntegerField(required=False),
     "oldest_queued_seconds": serializers.FloatField(required=False, allow_null=True),
     "last_heartbeat_seconds": serializers.FloatField(required=False, allow_null=True),
+    # replica only
+    "lag_seconds": serializers.FloatField(required=False),
+    "serving": serializers.ChoiceField(["replica", "primary"], required=False),
 })
 _health = inline_serializer("Health", {"status": serializers.ChoiceField(["ok", "error"]),
                                        "checks": serializers.DictField(child=_check)})
@@ -131,7 +149,8 @@ class HealthView(APIView):
     @extend_schema(responses={200: _health, 503: OpenApiResponse(_health, description="A check failed.")},
                    tags=["health"])
     def get(self, request):
-        checks = run_checks(settings.HEALTH_TIMEOUT)
-        healthy = all(check["ok"] for check in checks.values())
+        names = [*PROBES, *INFORMATIONAL] if routers.configured() else list(PROBES)
+        checks = run_checks(settings.HEALTH_TIMEOUT, names)
+        healthy = all(checks[name]["ok"] for name in PROBES)
         return Response({"status": "ok" if healthy else "error", "checks": checks},
                         status=200 if healthy else 503, headers={"Cache-Control": "no-store"})

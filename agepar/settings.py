@@ -98,6 +98,42 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------------
+def _postgres(db: dict, *, pool: bool) -> dict:
+    """PostgreSQL connection settings shared by the primary and the replica."""
+    options = db.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", env.integer("DB_CONNECT_TIMEOUT", 5, minimum=1))
+    # TCP keepalives on idle pooled connections: they keep a NAT's or firewall's state alive, and
+    # turn a server that vanished into a socket error that the pool's checkout check sees
+    # (agepar/postgres.py) instead of a failed first query. Ignored on Unix sockets.
+    options.setdefault("keepalives_idle", 30)
+    options.setdefault("keepalives_interval", 10)
+    options.setdefault("keepalives_count", 3)
+    if pool:
+        # Django's native psycopg pool: a process keeps min..max open connections instead of
+        # opening one per request (the old portal opened 3-4 per request). CONN_HEALTH_CHECKS
+        # makes it check each connection it hands out (agepar/postgres.py makes that check cheap).
+        options["pool"] = {
+            "min_size": env.integer("DB_POOL_MIN_SIZE", 2, minimum=0),
+            "max_size": env.integer("DB_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env.integer("DB_POOL_TIMEOUT", 30, minimum=1),
+        }
+    else:
+        db["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
+    db["CONN_HEALTH_CHECKS"] = True
+    # Behind pgBouncer in transaction mode (docs/scaling.md) a server connection is lent for one
+    # transaction only: a named cursor (`.iterator()`) or a prepared statement made in one would be
+    # unknown to the next. Django then fetches on the client, and psycopg prepares nothing.
+    if env.boolean("DB_DISABLE_SERVER_SIDE_CURSORS", False):
+        db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # psycopg prepares a statement run 5 times on a connection; pgBouncer before 1.21 (Debian 12
+    # ships 1.18) cannot follow it, so DB_PREPARE_THRESHOLD=none there. Unset: psycopg's default.
+    if env.string("DB_PREPARE_THRESHOLD").lower() in {"none", "off"}:
+        options["prepare_threshold"] = None
+    elif env.string("DB_PREPARE_THRESHOLD"):
+        options["prepare_threshold"] = env.integer("DB_PREPARE_THRESHOLD", 5, minimum=0)
+    return db
+
+
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -112,27 +148,22 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _options = _db.setdefault("OPTIONS", {})
-    _options.setdefault("connect_timeout", env.integer("DB_CONNECT_TIMEOUT", 5, minimum=1))
-    # TCP keepalives on idle pooled connections: they keep a NAT's or firewall's state alive, and
-    # turn a server that vanished into a socket error that the pool's checkout check sees
-    # (agepar/postgres.py) instead of a failed first query. Ignored on Unix sockets.
-    _options.setdefault("keepalives_idle", 30)
-    _options.setdefault("keepalives_interval", 10)
-    _options.setdefault("keepalives_count", 3)
-    if env.boolean("DB_POOL", True):
-        # Django's native psycopg pool: a process keeps min..max open connections instead of
-        # opening one per request (the old portal opened 3-4 per request). CONN_HEALTH_CHECKS
-        # makes it check each connection it hands out (agepar/postgres.py makes that check cheap).
-        _options["pool"] = {
-            "min_size": env.integer("DB_POOL_MIN_SIZE", 2, minimum=0),
-            "max_size": env.integer("DB_POOL_MAX_SIZE", 10, minimum=1),
-            "timeout": env.integer("DB_POOL_TIMEOUT", 30, minimum=1),
-        }
-    else:
-        _db["CONN_MAX_AGE"] = env.integer("DB_CONN_MAX_AGE", 60, minimum=0)
-    _db["CONN_HEALTH_CHECKS"] = True
+    _postgres(_db, pool=env.boolean("DB_POOL", True))
 _db["TEST"] = {"NAME": env.raw("TEST_DATABASE_NAME")} if env.raw("TEST_DATABASE_NAME") else {}
+
+# A streaming replica for the lag-tolerant reads (agepar/routers.py, docs/scaling.md): the lists and
+# the audit export go there while it answers and lags at most REPLICA_MAX_LAG seconds.
+if env.raw("REPLICA_DATABASE_URL"):
+    _replica = env.database("REPLICA_DATABASE_URL", "")
+    if not _replica["ENGINE"] == _db["ENGINE"] == "django.db.backends.postgresql":
+        raise ImproperlyConfigured("REPLICA_DATABASE_URL needs DATABASE_URL on PostgreSQL and a replica of it.")
+    # No pool for the replica: a pool waits up to its timeout for a server that refuses connections,
+    # and the lists must fall back to the primary at once. The test suite reads the replica alias
+    # from the test database itself.
+    DATABASES["replica"] = {**_postgres(_replica, pool=False), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["agepar.routers.PrimaryReplicaRouter"]
+REPLICA_MAX_LAG = env.integer("REPLICA_MAX_LAG", 5, minimum=0)
+REPLICA_CHECK_INTERVAL = env.integer("REPLICA_CHECK_INTERVAL", 2, minimum=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

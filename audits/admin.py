@@ -78,6 +78,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     search_fields = ("actor_label__startswith", "target_id__exact")
     search_help_text = "Início do e-mail/CPF do autor, ou o id exato do alvo."
     list_select_related = ("actor",)
+    lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-at", "-id")  # newest first like the API, on the same (..., at, id) indexes
     fields = ("id", "at", "action", "status", "kind", "actor_link", "actor_label", "target_type", "target_link",
               "session_link", "ip", "user_agent", "request_id", "details_pretty")

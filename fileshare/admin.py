@@ -51,6 +51,7 @@ class FileShareItemAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     search_fields = ("^original_name", "=owner__email")
     search_help_text = "Início do nome do arquivo ou e-mail exato do dono."
     list_select_related = ("owner",)
+    lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-id",)
     actions = ("expire_now", "delete_items")
     # The link-token hash is useless to staff and stays out of the screens.

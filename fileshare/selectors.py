@@ -1,5 +1,6 @@
 """Reads of the fileshare app."""
 
+from agepar.routers import lag_tolerant
 from fileshare import tokens
 from fileshare.models import FileShareItem, FileShareItemQuerySet, RevokedLink
 
@@ -10,8 +11,9 @@ PUBLIC_FIELDS = ("id", "original_name", "storage_name", "size", "content_type", 
 
 
 def live_items(*, owner=None) -> FileShareItemQuerySet:
-    """Live items (not deleted, not expired), newest first; all owners when `owner` is None."""
-    qs = FileShareItem.objects.live()
+    """Live items (not deleted, not expired), newest first; all owners when `owner` is None. From the
+    read replica if usable (agepar/routers.py): the API list, never a read followed by a write."""
+    qs = FileShareItem.objects.using(lag_tolerant()).live()
     if owner is not None:
         qs = qs.filter(owner=owner)
     return qs.select_related("owner").only(*ITEM_FIELDS).order_by("-id")

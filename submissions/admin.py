@@ -41,6 +41,7 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "kind", "status", "actor", "actor_cpf", "attempts", "created_at", "finished_at")
     list_filter = (KindFilter, "status", WithdrawnFilter, ("created_at", DateFieldListFilter))
     list_select_related = ("actor",)
+    lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-created_at", "-id")  # newest first like the API, on the same (..., created_at, id) indexes
     # Shown in the search box help; the matching itself is get_search_results, one indexed lookup per term.
     search_fields = ("=actor_cpf", "^actor_email", "^actor_nome")

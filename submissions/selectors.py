@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ADMIN, OVERSIGHT, has_role
+from agepar.routers import lag_tolerant
 from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
 
 LIST_FIELDS = ("id", "kind", "version", "status", "error", "attempts", "created_at", "updated_at", "started_at",
@@ -24,7 +25,8 @@ def can_see_all(user) -> bool:
 def submission_list(*, user, all_actors: bool = False, full: bool = False, kind: str | None = None,
                     status: str | None = None, created_after=None, created_before=None) -> QuerySet:
     """Newest first (NEWEST_FIRST, the cursor paginator's keyset); every filter is a WHERE clause."""
-    qs = Submission.objects.filter(deleted_at__isnull=True)
+    # A list may be a second or two behind (the read replica, agepar/routers.py); the detail never is.
+    qs = Submission.objects.using(lag_tolerant()).filter(deleted_at__isnull=True)
     if not all_actors:
         qs = qs.filter(actor=user)
     if kind:

@@ -1,5 +1,6 @@
 """The process refuses unsafe production configuration, and the safe one passes check --deploy."""
 
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,33 @@ def test_check_deploy_is_clean_with_production_env(tmp_path):
     result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING",
                         DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="portal.example")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _database_settings(tmp_path, **env) -> dict:
+    code = ("import json; from django.conf import settings; d = settings.DATABASES['default']; "
+            "print(json.dumps({'pool': d['OPTIONS'].get('pool'), 'max_age': d.get('CONN_MAX_AGE'), "
+            "'no_cursors': d.get('DISABLE_SERVER_SIDE_CURSORS', False), "
+            "'prepare': d['OPTIONS'].get('prepare_threshold', 'default')}))")
+    result = run_manage(tmp_path, "shell", "-c", code, DEBUG="1",
+                        DATABASE_URL="postgresql://agepar@127.0.0.1:6432/agepar", **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])  # after the shell's own "objects imported" line
+
+
+def test_postgres_defaults_to_django_pool_with_server_side_cursors(tmp_path):
+    settings = _database_settings(tmp_path)
+    assert settings["pool"] and settings["no_cursors"] is False and settings["prepare"] == "default"
+
+
+def test_pgbouncer_transaction_mode_switch(tmp_path):
+    # docs/scaling.md "pgBouncer": no second pool, no named cursors, no prepared statements.
+    settings = _database_settings(tmp_path, DB_POOL="0", DB_DISABLE_SERVER_SIDE_CURSORS="1",
+                                  DB_PREPARE_THRESHOLD="none")
+    assert settings == {"pool": None, "max_age": 60, "no_cursors": True, "prepare": None}
+
+
+def test_prepare_threshold_must_be_none_or_a_number(tmp_path):
+    assert _database_settings(tmp_path, DB_PREPARE_THRESHOLD="3")["prepare"] == 3
+    result = run_manage(tmp_path, "check", DEBUG="1", DATABASE_URL="postgresql://a@127.0.0.1/b",
+                        DB_PREPARE_THRESHOLD="never")
+    assert result.returncode != 0 and "DB_PREPARE_THRESHOLD must be an integer" in result.stderr
