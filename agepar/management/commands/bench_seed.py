@@ -206,11 +206,11 @@ class Command(BaseCommand):
                 error = "Tempo esgotado ao consultar o sistema de origem." if status == "error" else ""
                 lease = self.now + timedelta(minutes=2) if status == "running" else None
                 yield (kind, "1.0.0", user_id, cpf, nome, email, payload, status, result, error,
-                       1 if started else 0, created, finished or started or created, started, finished, lease)
+                       1 if started else 0, 0, created, finished or started or created, started, finished, lease)
 
         self._load(Submission, ("kind", "version", "actor_id", "actor_cpf", "actor_nome", "actor_email", "payload",
-                                "status", "result", "error", "attempts", "created_at", "updated_at", "started_at",
-                                "finished_at", "lease_expires_at"), rows())
+                                "status", "result", "error", "attempts", "retries", "created_at", "updated_at",
+                                "started_at", "finished_at", "lease_expires_at"), rows())
 
     def _audits(self, n: int) -> None:
         actions, weights = _weighted([(a, w) for a, w, _ in AUDIT_ACTIONS])
