@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from agepar import blobs, errors
 from audits.services import record
-from submissions import automations, results, workers
+from submissions import automations, queue, results, workers
 from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
 
 Status = Submission.Status
@@ -76,31 +76,6 @@ def _lease_until():
     return timezone.now() + timedelta(seconds=settings.SUBMISSIONS_LEASE_SECONDS)
 
 
-def _queue_shares_the_transaction(task) -> bool:
-    """True when the task queue is a table of the database that holds the submissions."""
-    from django_tasks_db import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    return (isinstance(task.get_backend(), DatabaseBackend)
-            and router.db_for_write(DBTaskResult) == router.db_for_write(Submission))
-
-
-def _enqueue(submission_id: int, run_after: datetime | None = None) -> None:
-    from submissions.tasks import run_submission
-
-    task = run_submission
-    if run_after is not None and task.get_backend().supports_defer:
-        # A backend that cannot defer (the immediate one of the tests) runs the retry at once.
-        task = task.using(run_after=run_after)
-    if _queue_shares_the_transaction(task):
-        # The task row commits or rolls back with the submission: no window in which a crash
-        # leaves one without the other, and one commit per create instead of two.
-        task.enqueue(submission_id)
-    else:
-        # Another queue (or an immediate runner) must not look for a row it cannot see yet.
-        transaction.on_commit(lambda: task.enqueue(submission_id))
-
-
 def _details(submission: Submission, **extra) -> dict:
     return {"submission": submission.pk, "version": submission.version, **extra}
 
@@ -121,7 +96,7 @@ class Created:
 
 def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str | None = None,
                       request=None) -> Created:
-    """Insert a queued submission (payload already validated) and enqueue its run (see _enqueue)."""
+    """Insert a queued submission (payload already validated) and enqueue its run (see queue.enqueue)."""
     automation = automation_for(kind)
     if idempotency_key:
         existing = Submission.objects.filter(actor=actor, idempotency_key=idempotency_key).first()
@@ -137,7 +112,7 @@ def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str |
             )
             record("submission.created", actor=actor, request=request, kind=kind, target=submission,
                    details=_details(submission))
-            _enqueue(submission.pk)
+            queue.enqueue(submission.pk)
     except IntegrityError:
         # Race: a concurrent request with the same Idempotency-Key or the same unique field
         # (the DFD's protocolo) inserted first; a unique index decided, never a lookup before.
@@ -250,12 +225,12 @@ def submission_fail_or_defer(*, submission: Submission, error: str) -> datetime 
         record("submission.retry_scheduled", status="failure", actor=submission.actor, kind=submission.kind,
                target=submission, details=_details(submission, attempt=submission.attempts, error=error,
                                                    run_after=run_after.isoformat()))
-        _enqueue(submission.pk, run_after=run_after)
+        queue.enqueue(submission.pk, run_after=run_after)
     return run_after
 
 
 def submission_retry(*, submission: Submission, actor, request=None) -> Submission:
-    """error → queued, as a fresh series of attempts, and enqueued again (see _enqueue).
+    """error → queued, as a fresh series of attempts, and enqueued again (see queue.enqueue).
 
     Manual retries back off like automatic ones: retry n waits retry_delay(n - 1) after the
     previous run ended (the first one may come at once), so a retry loop cannot outrun it.
@@ -274,7 +249,7 @@ def submission_retry(*, submission: Submission, actor, request=None) -> Submissi
             raise InvalidTransition("Só é possível reenfileirar uma submissão com erro.")
         record("submission.retried", actor=actor, request=request, kind=submission.kind, target=submission,
                details=_details(submission, retry=submission.retries + 1))
-        _enqueue(submission.pk)
+        queue.enqueue(submission.pk)
     submission.refresh_from_db()
     return submission
 
@@ -343,7 +318,7 @@ def submissions_requeue_stale(*, limit: int = 500) -> dict:
             elif rows.update(status=Status.QUEUED, lease_expires_at=None, started_at=None, updated_at=now):
                 record("submission.requeued", actor_label="system", kind=row["kind"], target=target,
                        details={**details, "reason": "lease_expired"})
-                _enqueue(row["pk"])
+                queue.enqueue(row["pk"])
                 counts["requeued"] += 1
     return counts
 
