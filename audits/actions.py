@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "fileshare.cleanup": "Limpeza de arquivos (um lote de expirados, órfãos ou excluídos há muito)",
     # The trail itself.
     "audit.pruned": "Eventos antigos de auditoria removidos (manage.py prune_audits)",
+    "audit.sealed": "Trilha de auditoria selada (manage.py seal_audits): intervalo, raiz Merkle e encadeamento",
 }
 
 # Areas that are not automations. Submission events use the automation slug as their kind.

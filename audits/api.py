@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import exceptions, generics, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasRole
@@ -16,6 +17,7 @@ from accounts.roles import OVERSIGHT
 from agepar.api import CursorPagination, ErrorSerializer
 from agepar.representation import text_or_none
 from audits import selectors
+from audits.encoding import instant
 from audits.models import AuditEvent
 
 MAX_BIGINT = 2**63 - 1
@@ -161,5 +163,40 @@ class AuditEventExportApi(APIView):
         response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="auditoria-{stamp}.csv"'
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class AuditSealSerializer(serializers.Serializer):
+    seal = serializers.IntegerField(source="number", help_text="1, 2, 3... in chain order")
+    version = serializers.IntegerField(help_text="encoding version (docs/audit-seals.md)")
+    first_id = serializers.IntegerField(help_text="first event id of the range (every id up to last_id)")
+    last_id = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="events in the range")
+    last_at = serializers.CharField(help_text="latest `at` of the range, as encoded: UTC, six fractional digits")
+    root = serializers.CharField(help_text="Merkle root of the range's events (hex SHA-256)")
+    prev = serializers.CharField(help_text="hash of the previous seal (64 zeros for seal 1)")
+    hash = serializers.CharField(help_text="this seal's hash, held by the next seal as `prev`")
+    event_id = serializers.IntegerField(help_text="the `audit.sealed` event that records this seal in the trail")
+    sealed_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["last_at"] = instant(instance.last_at)  # the text the seal's hash covers
+        return data
+
+
+class LatestAuditSealApi(APIView):
+    """The latest seal of the audit trail, for auditors to compare with an exported anchor."""
+
+    permission_classes = [HasRole(*OVERSIGHT)]
+
+    @extend_schema(responses={200: AuditSealSerializer, 404: ErrorSerializer}, tags=["audits"],
+                   operation_id="audits_seals_latest")
+    def get(self, request):
+        seal = selectors.latest_seal()
+        if seal is None:
+            raise exceptions.NotFound("A trilha de auditoria ainda não foi selada.")
+        response = Response(AuditSealSerializer(seal).data)
         patch_cache_control(response, private=True, no_store=True)
         return response

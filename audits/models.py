@@ -7,20 +7,39 @@ class AppendOnlyError(RuntimeError):
     """Audit events are never changed or deleted through the ORM (retention: `manage.py prune_audits`)."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     # The database triggers refuse these too; failing here first gives a clear Python error
     # instead of a driver error halfway through a transaction.
     def update(self, **kwargs):
-        raise AppendOnlyError("audit events are append-only: UPDATE is refused")
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: UPDATE is refused")
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("audit events are append-only: UPDATE is refused")
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: UPDATE is refused")
 
     def delete(self):
-        raise AppendOnlyError("audit events are append-only: DELETE is refused (retention: manage.py prune_audits)")
+        raise AppendOnlyError(f"{self.model.__name__} is append-only: DELETE is refused "
+                              "(retention: manage.py prune_audits)")
 
 
-class AuditEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """Rows are inserted, then never changed or deleted (the database refuses it too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} is append-only: an existing row cannot be saved again")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} is append-only: DELETE is refused "
+                              "(retention: manage.py prune_audits)")
+
+
+class AuditEvent(AppendOnlyModel):
     """One thing that happened: who did what, to what, when and from where. Append-only.
 
     `actor` is a reference without a database constraint or cascade, and `actor_label`
@@ -48,8 +67,6 @@ class AuditEvent(models.Model):
     request_id = models.CharField("requisição", max_length=128, blank=True, default="")
     details = models.JSONField("detalhes", default=dict, blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
-
     class Meta:
         verbose_name = "evento de auditoria"
         verbose_name_plural = "eventos de auditoria"
@@ -76,10 +93,35 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.action} por {self.actor_label}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only: an existing event cannot be saved again")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only: DELETE is refused (retention: manage.py prune_audits)")
+class AuditSeal(AppendOnlyModel):
+    """A seal over the events with ids first_id..last_id: their count and Merkle root, chained to the
+    seal before it by `prev` (docs/audit-seals.md).
+
+    Seals live in their own table, outside retention: pruning (or dropping a monthly partition of)
+    old events removes whole seals' events, never the seals, so the chain stays whole. Each seal is
+    also written to the trail itself as an `audit.sealed` event holding the same values.
+    """
+
+    number = models.PositiveBigIntegerField("selo", primary_key=True)
+    version = models.PositiveSmallIntegerField("versão da codificação")
+    first_id = models.BigIntegerField("primeiro evento")
+    last_id = models.BigIntegerField("último evento")
+    count = models.PositiveIntegerField("eventos")
+    last_at = models.DateTimeField("evento mais recente")
+    root = models.CharField("raiz Merkle", max_length=64)
+    prev = models.CharField("selo anterior (hash)", max_length=64)
+    hash = models.CharField("hash do selo", max_length=64, unique=True)
+    event_id = models.BigIntegerField("evento audit.sealed")
+    sealed_at = models.DateTimeField("selado em", db_default=Now())
+
+    class Meta:
+        verbose_name = "selo da trilha de auditoria"
+        verbose_name_plural = "selos da trilha de auditoria"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(first_id__lte=models.F("last_id"), count__gte=1),
+                                   name="audits_auditseal_range_valid"),
+        ]
+
+    def __str__(self):
+        return f"selo {self.number} (eventos {self.first_id}–{self.last_id})"

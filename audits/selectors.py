@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from agepar.api import keyset_rows
 from agepar.routers import lag_tolerant
-from audits.models import AuditEvent
+from audits.models import AuditEvent, AuditSeal
 
 SUBMISSION_TARGET = "submissions.submission"
 # Newest first by time, `id` breaking ties: `at` and ids do not grow strictly together, so a time
@@ -60,3 +60,21 @@ def audit_event_export_rows(*, chunk_size: int = 2000, **filters) -> Iterator[tu
     """Tuples in COLUMNS order, `chunk_size` rows per query (keyset batches: no server-side cursor)."""
     rows = audit_events_filtered(**filters).using(lag_tolerant()).order_by(*NEWEST_FIRST).values_list(*COLUMNS)
     return keyset_rows(rows, size=chunk_size, position=lambda row: (row[1], row[0]))  # (at, id)
+
+
+def prunable_through(cutoff: datetime, *, using: str | None = None) -> int | None:
+    """The highest event id retention may delete at `cutoff`; None while nothing is sealed.
+
+    A sealed trail loses whole seals only: those before the first seal holding an event at or
+    after the cut-off (the seal straddling it goes at a later run, once all of it is older).
+    Events after the last seal are kept until they are sealed.
+    """
+    seals = AuditSeal.objects.using(using)
+    straddling = seals.filter(last_at__gte=cutoff).order_by("number").values_list("first_id", flat=True).first()
+    if straddling is not None:
+        return straddling - 1
+    return seals.aggregate(last=Max("last_id"))["last"]
+
+
+def latest_seal() -> AuditSeal | None:
+    return AuditSeal.objects.order_by("-number").first()

@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from agepar.request_info import client_ip, user_agent
 from audits.models import AuditEvent
+from audits.selectors import prunable_through
 
+MAX_ID = 2**63 - 1
 _ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 # Keys whose values must never be stored, however a caller builds `details`.
@@ -118,6 +120,24 @@ def prune_gate(connection):
         cursor.execute("SET LOCAL agepar.audit_prune = 'off'" if postgres else "DELETE FROM audits_prune_gate")
 
 
+# pg_advisory_xact_lock key of seal_lock(); any constant no other code uses.
+SEAL_LOCK_KEY = 0x5EA1_A0D1
+
+
+def seal_lock(connection) -> None:
+    """Serialise sealing with sealing and with pruning, until the current transaction ends.
+
+    Two seal runs must not both extend the chain, and a prune must not delete events that a seal
+    being computed is reading. On SQLite every write transaction already holds the database's one
+    write lock from its first statement (IMMEDIATE); writers of events never take this lock.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("the seal lock is taken inside a transaction")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+
+
 def audit_events_prune(
     *,
     older_than: timedelta,
@@ -132,15 +152,21 @@ def audit_events_prune(
     `audit.pruned` event (cut-off, id range, count), so no deletion is ever unrecorded; a run
     that finds nothing still leaves one event saying so. `on_batch(first_id, last_id, deleted,
     total_deleted)` reports progress.
+
+    Once the trail is sealed, only whole seals' events go (`prunable_through`), so that every
+    seal either verifies in full or has no event left; events not sealed yet wait for their seal.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     cutoff = timezone.now() - older_than
+    connection = connections[AuditEvent.objects.db]
     old = AuditEvent.objects.filter(at__lt=cutoff)
+    through = prunable_through(cutoff, using=connection.alias)
+    if through is not None:
+        old = old.filter(id__lte=through)
     matched = old.count()
     if dry_run:
         return PruneResult(cutoff, matched, 0, 0, None)
-    connection = connections[AuditEvent.objects.db]
     bounds = old.aggregate(low=Min("id"), high=Max("id"))
     low, high = bounds["low"], bounds["high"]
     db_cutoff = connection.ops.adapt_datetimefield_value(cutoff)
@@ -155,9 +181,13 @@ def audit_events_prune(
     while low is not None and low <= high:
         upper = low + batch_size
         with transaction.atomic(using=connection.alias), prune_gate(connection), connection.cursor() as cursor:
+            # Under the seal lock, and with the bound read under it: no seal being made meanwhile
+            # reads what this batch deletes.
+            seal_lock(connection)
+            through = prunable_through(cutoff, using=connection.alias)
             cursor.execute(
-                f"DELETE FROM {AuditEvent._meta.db_table} WHERE id >= %s AND id < %s AND at < %s",  # noqa: S608 (table name is ours)
-                [low, upper, db_cutoff],
+                f"DELETE FROM {AuditEvent._meta.db_table} WHERE id >= %s AND id < %s AND at < %s AND id <= %s",  # noqa: S608 (table name is ours)
+                [low, upper, db_cutoff, MAX_ID if through is None else through],
             )
             count = cursor.rowcount
             event = pruned(first_id=low, last_id=upper - 1, deleted=count)

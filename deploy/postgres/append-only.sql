@@ -1,4 +1,4 @@
--- The audit trail (and any monthly partition of it) is append-only for every role but its owner:
+-- The audit trail (and any monthly partition of it) and its seals are append-only for every role but their owner:
 -- take back UPDATE, DELETE and TRUNCATE wherever they were granted, e.g. by the default
 -- privileges of roles.sql when a migration creates the table, or by a restore.
 -- Run by roles.sql, by deploy/restore.sh and after every `migrate` (agepar/db_grants.py).
@@ -15,7 +15,7 @@ BEGIN
       CROSS JOIN LATERAL aclexplode(c.relacl) acl
       LEFT JOIN pg_roles r ON r.oid = acl.grantee
      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-       AND c.relname ~ '^audits_auditevent(_.*)?$'
+       AND c.relname ~ '^audits_(auditevent(_.*)?|auditseal)$'
        AND pg_has_role(current_user, c.relowner, 'USAGE')
        AND acl.grantee <> c.relowner
        AND acl.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')

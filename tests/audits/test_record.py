@@ -84,3 +84,18 @@ def test_a_service_that_raises_after_recording_leaves_neither_row(owner):
     owner.refresh_from_db()
     assert owner.is_active is False
     assert AuditEvent.objects.filter(action="user.deactivated", target_id=str(owner.pk)).count() == 1
+
+
+def test_recording_is_one_insert_in_the_callers_transaction_whatever_the_seals(owner):
+    """The write path sealing must leave alone (issue 19): no lock, no read, no second statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audits.seals import seal_audits
+
+    record("auth.login", actor=owner, kind="auth")
+    seal_audits()  # a sealed trail, so that any seal-aware write path would show here
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record("auth.logout", actor=owner, kind="auth", details={"n": 1})
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(statements) == 1 and statements[0].startswith('INSERT INTO "audits_auditevent"'), statements

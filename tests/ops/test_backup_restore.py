@@ -1,5 +1,6 @@
 """deploy/backup.sh then deploy/restore.sh into an empty database and upload folder give back every
-row (count and checksum of each table) and every file (SHA-256) — issue 7 item 2.
+row (count and checksum of each table) and every file (SHA-256) — issue 7 item 2 — and a sealed
+audit trail that still verifies, by the application and by the standalone verifier (issue 19).
 
 The source is the test database itself, seeded through the API (users, sessions, submissions,
 share items and the audit events they write) plus files of every shape in the upload folder.
@@ -9,6 +10,7 @@ import hashlib
 import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -16,6 +18,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from audits.seals import seal_audits
 from audits.services import record
 from tests import live
 from tests.conftest import make_client
@@ -44,6 +47,7 @@ def _seed(upload_root: Path) -> None:
                                  format="multipart")
             assert shared.status_code == 201, shared.content
     record("ops.backup_seeded", actor=users[0], details={"texto": "ação — “aspas” ✓", "n": [1, 2.5, None]})
+    seal_audits(max_events=5)
     # Files the database does not know about are part of the folder all the same.
     (upload_root / "nested" / "deeper").mkdir(parents=True)
     (upload_root / "nested" / "deeper" / "random.bin").write_bytes(os.urandom(1_000_000))
@@ -86,6 +90,16 @@ def _run(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def _assert_seals_verify(env: dict, *verifier_source: str) -> None:
+    """The restored trail verifies: `manage.py verify_audits` and deploy/verify-audit-seals.py."""
+    verified = subprocess.run([sys.executable, "manage.py", "verify_audits"], cwd=live.ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert verified.returncode == 0 and "audit trail intact" in verified.stdout, verified.stderr
+    standalone = subprocess.run([sys.executable, str(live.ROOT / "deploy" / "verify-audit-seals.py"),
+                                 *verifier_source], capture_output=True, text=True, timeout=300)
+    assert standalone.returncode == 0 and " 0 bad," in standalone.stdout, standalone.stdout + standalone.stderr
+
+
 def _backup(tmp_path, settings, **env) -> Path:
     made = _run("backup.sh", UPLOAD_ROOT=str(settings.UPLOAD_ROOT), BACKUP_DIR=str(tmp_path / "backups"),
                 BACKUP_DATABASE_URL=live.test_database_url(), **env)
@@ -123,6 +137,8 @@ def test_postgres_backup_restores_every_row_and_file_into_an_empty_database(seed
 
         assert _postgres_checksums(target.owner_url) == source
         assert _files(restored_uploads) == seeded
+        # The app role may verify (it reads); an auditor needs no owner rights for that.
+        _assert_seals_verify(pg.clean_env(DATABASE_URL=target.app_url, VAR_DIR=str(tmp_path)), "--psql", target.app_url)
         with target.connect("app") as conn:  # the restored audit trail is still append-only for the app
             assert conn.execute("SELECT has_table_privilege('audits_auditevent', 'DELETE'),"
                                 " has_table_privilege('fileshare_fileshareitem', 'UPDATE')").fetchone() == (False, True)
@@ -151,6 +167,8 @@ def test_sqlite_backup_restores_every_row_and_file(seeded, settings, tmp_path):
     assert restored.returncode == 0, restored.stderr
     assert _sqlite_checksums(str(target)) == source
     assert _files(tmp_path / "restored-uploads") == seeded
+    restored_env = pg.clean_env(DATABASE_URL=f"sqlite:///{target}", VAR_DIR=str(tmp_path))
+    _assert_seals_verify(restored_env, "--sqlite", str(target))
 
 
 def test_a_corrupted_backup_is_refused_before_anything_is_restored(seeded, settings, tmp_path):

@@ -13,6 +13,9 @@ from tests.ops.pg import RolesDatabase
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
+# Tables only their owner may rewrite (deploy/postgres/append-only.sql).
+APPEND_ONLY = ("audits_auditevent", "audits_auditseal")
+
 
 @pytest.fixture(scope="module")
 def roles_db(postgres_superuser, tmp_path_factory):
@@ -61,7 +64,7 @@ def test_the_app_role_cannot_create_alter_or_drop_tables(roles_db):
 def test_the_app_role_has_row_access_to_every_table_created_by_migrations(roles_db):
     with roles_db.connect("app") as conn:
         tables = _tables(conn)
-        missing = [t for t in tables if t != "audits_auditevent" and not conn.execute(
+        missing = [t for t in tables if t not in APPEND_ONLY and not conn.execute(
             "SELECT has_table_privilege(%s, 'SELECT, INSERT, UPDATE, DELETE')", [t]).fetchone()[0]]
         sequences = [row[0] for row in conn.execute(
             "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
@@ -77,6 +80,15 @@ def test_the_app_role_does_normal_crud(roles_db):
         conn.execute("UPDATE auth_group SET name = 'ops-crud-2' WHERE id = %s", [group_id])
         assert conn.execute("SELECT name FROM auth_group WHERE id = %s", [group_id]).fetchone()[0] == "ops-crud-2"
         assert conn.execute("DELETE FROM auth_group WHERE id = %s", [group_id]).rowcount == 1
+
+
+def test_the_app_role_may_append_seals_but_never_rewrite_them(roles_db):
+    with roles_db.connect("app") as conn:
+        privileges = conn.execute(
+            "SELECT has_table_privilege(t, 'SELECT'), has_table_privilege(t, 'INSERT'),"
+            " has_table_privilege(t, 'UPDATE'), has_table_privilege(t, 'DELETE'),"
+            " has_table_privilege(t, 'TRUNCATE') FROM (VALUES ('audits_auditseal')) v(t)").fetchone()
+    assert privileges == (True, True, False, False, False)
 
 
 def test_the_app_role_inserts_audit_rows_but_cannot_update_delete_or_truncate_them(roles_db):

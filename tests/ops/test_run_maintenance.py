@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from agepar.management.commands import run_maintenance
 
 STEPS = ["clearsessions", "clear_counters", "prune_audits", "prune_submissions", "requeue_stale",
-         "prune_task_results", "cleanup_fileshare", "cleanup_submission_files"]
+         "prune_task_results", "cleanup_fileshare", "cleanup_submission_files", "seal_audits"]
 
 
 def _run(*args):

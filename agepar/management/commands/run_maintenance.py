@@ -19,13 +19,15 @@ def _steps() -> list[tuple[str, dict]]:
         ("prune_task_results", {}),
         ("cleanup_fileshare", {}),
         ("cleanup_submission_files", {}),
+        # Last, so that the events the steps above just wrote are sealed in the same run.
+        ("seal_audits", {}),
     ]
 
 
 class Command(BaseCommand):
     help = ("Runs the routine cleanup commands in order (clearsessions, clear_counters, prune_audits, "
-            "prune_submissions, requeue_stale, prune_task_results, cleanup_fileshare, cleanup_submission_files), "
-            "each only if installed. A failing step does not stop the others; the command exits non-zero if "
+            "prune_submissions, requeue_stale, prune_task_results, cleanup_fileshare, cleanup_submission_files, "
+            "seal_audits), each only if installed. A failing step does not stop the others; the command exits non-zero if "
             "any failed; with -v 0 it prints only failures (cron mails only what needs a look). Run it as the "
             "migrator role (deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
 
