@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, serializers
+from rest_framework import generics, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.permissions import HasRole
 from accounts.roles import OVERSIGHT
 from agepar.api import CursorPagination, ErrorSerializer
+from agepar.errors import NotFound
 from agepar.representation import text_or_none
 from audits import selectors
 from audits.encoding import instant
@@ -196,7 +197,7 @@ class LatestAuditSealApi(APIView):
     def get(self, request):
         seal = selectors.latest_seal()
         if seal is None:
-            raise exceptions.NotFound("A trilha de auditoria ainda não foi selada.")
+            raise NotFound("A trilha de auditoria ainda não foi selada.")
         response = Response(AuditSealSerializer(seal).data)
         patch_cache_control(response, private=True, no_store=True)
         return response

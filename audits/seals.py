@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import connections, router, transaction
 
+from agepar.errors import AppError
 from audits.encoding import GENESIS, VERSION, event_bytes, instant, leaf_hash, merkle_root, seal_hash
 from audits.models import AuditEvent, AuditSeal
 from audits.services import record, seal_lock
@@ -22,8 +23,11 @@ MAX_EVENTS = 10_000
 READ_BATCH = 20_000
 
 
-class SealWaitTimeout(RuntimeError):
+class SealWaitTimeout(AppError):
     """Transactions that may still commit events below the horizon stayed open too long."""
+
+    status = 503
+    default_code = "seal_wait_timeout"
 
 
 def _events_sql(vendor: str) -> str:
@@ -90,8 +94,8 @@ def settled_horizon(connection, *, timeout: float) -> int:
             waiting = {vxid for vxid, _ in still_open}
             if waiting and time.monotonic() >= deadline:
                 pids = ", ".join(sorted({str(pid) for _, pid in still_open}))
-                raise SealWaitTimeout(f"transactions writing audit events stayed open more than {timeout:g}s "
-                                      f"(backend pid {pids}); nothing was sealed")
+                raise SealWaitTimeout(f"Transações que gravam eventos de auditoria ficaram abertas mais de "
+                                      f"{timeout:g} s (backend pid {pids}); nada foi selado.")
             if waiting:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.5)

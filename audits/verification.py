@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import connections, router
 from django.db.models.fields.json import KT
 
+from agepar.errors import NotFound
 from audits.encoding import GENESIS, VERSION, event_bytes, instant, leaf_hash, merkle_root, seal_hash
 from audits.models import AuditEvent, AuditSeal
 from audits.seals import event_rows, seal_details
@@ -208,7 +209,7 @@ def verify_trail(*, from_seal: int | None = None, anchor: Anchor | None = None,
     if from_seal is not None:
         start = next((i for i, seal in enumerate(seals) if seal.number == from_seal), None)
         if start is None:
-            raise ValueError(f"there is no seal {from_seal}")
+            raise NotFound(f"Não existe o selo {from_seal}.", code="seal_not_found")
     horizon = _retention_horizon(alias)
     sealed_events: dict[int, dict] = {}
     for seal in seals[start:]:

@@ -185,5 +185,5 @@ def test_from_seal_recomputes_only_later_seals_but_walks_the_whole_chain(sealed)
 
 
 def test_from_seal_must_name_a_seal(sealed):
-    with pytest.raises(CommandError, match="there is no seal 99"):
+    with pytest.raises(CommandError, match="Não existe o selo 99"):
         call_command("verify_audits", "--from-seal", "99", stdout=StringIO())

@@ -27,9 +27,9 @@ def _steps() -> list[tuple[str, dict]]:
 class Command(BaseCommand):
     help = ("Runs the routine cleanup commands in order (clearsessions, clear_counters, prune_audits, "
             "prune_submissions, requeue_stale, prune_task_results, cleanup_fileshare, cleanup_submission_files, "
-            "seal_audits), each only if installed. A failing step does not stop the others; the command exits non-zero if "
-            "any failed; with -v 0 it prints only failures (cron mails only what needs a look). Run it as the "
-            "migrator role (deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
+            "seal_audits), each only if installed. A failing step does not stop the others; the command exits "
+            "non-zero if any failed; with -v 0 it prints only failures (cron mails only what needs a look). Run it "
+            "as the migrator role (deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
 
     def add_arguments(self, parser):
         parser.add_argument("--skip", action="append", default=[], metavar="COMMAND",

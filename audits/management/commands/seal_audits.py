@@ -29,7 +29,7 @@ class Command(BaseCommand):
         try:
             seals = seal_audits(max_events=max_events, wait_timeout=wait, on_seal=progress)
         except SealWaitTimeout as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(exc.detail) from None
         if not seals:
             self.stdout.write("nothing to seal")
             return

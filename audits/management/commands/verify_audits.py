@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from agepar.errors import NotFound
 from audits.verification import Anchor, verify_trail
 
 
@@ -29,8 +30,8 @@ class Command(BaseCommand):
 
         try:
             report = verify_trail(from_seal=from_seal, anchor=expected, on_seal=progress)
-        except ValueError as exc:
-            raise CommandError(f"--from-seal: {exc}") from None
+        except NotFound as exc:
+            raise CommandError(f"--from-seal: {exc.detail}") from None
         summary = (f"{report.seals} seals, {report.verified} verified ({report.events} events), "
                    f"{len(report.pruned)} pruned, {report.unsealed} events not sealed yet")
         if expected is not None:
