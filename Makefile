@@ -6,7 +6,7 @@ PORT   ?= 8000
 # `make test` runs the suite on SQLite and, when DATABASE_URL points at PostgreSQL, there too.
 PG_URL := $(filter postgres%,$(DATABASE_URL))
 
-.PHONY: run test test-sqlite test-postgres install install-dev lint migrate bench clean
+.PHONY: run test test-sqlite test-postgres install install-dev lint migrate messages bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test-postgres: install-dev
 bench: install-dev
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agepar_bench} $(PY) bench/run.py $(BENCH_ARGS)
+
+## messages: recompile locale/pt_BR (the .mo is committed; needs gettext's msgfmt)
+messages:
+	msgfmt --check-format -o locale/pt_BR/LC_MESSAGES/django.mo locale/pt_BR/LC_MESSAGES/django.po
 
 lint: install-dev
 	$(PY) -m ruff check .

@@ -1,10 +1,13 @@
-"""CPF (Cadastro de Pessoas Físicas): 11 digits, the last two are check digits."""
+"""CPF (Cadastro de Pessoas Físicas): 11 digits, the last two are check digits (python-stdnum checks them)."""
 
 import re
 
 from django.core.exceptions import ValidationError
+from stdnum.br import cpf as stdnum_cpf
 
 _PUNCTUATION = re.compile(r"[.\-\s]")
+# `123.456.789-09`: the longest way people type one (forms accept it; the database keeps 11 digits).
+CPF_TYPED_MAX = 14
 
 
 def normalize_cpf(value: str) -> str:
@@ -12,18 +15,15 @@ def normalize_cpf(value: str) -> str:
     return _PUNCTUATION.sub("", value or "")
 
 
-def _check_digit(digits: str) -> int:
-    weight = len(digits) + 1
-    total = sum(int(d) * (weight - i) for i, d in enumerate(digits))
-    rest = total % 11
-    return 0 if rest < 2 else 11 - rest
-
-
 def is_valid_cpf(value: str) -> bool:
     digits = normalize_cpf(value)
-    if len(digits) != 11 or not digits.isdigit() or digits == digits[0] * 11:
-        return False
-    return _check_digit(digits[:9]) == int(digits[9]) and _check_digit(digits[:10]) == int(digits[10])
+    # Eleven equal digits pass the check-digit test but are no one's CPF (the Receita never issues them).
+    return len(digits) == 11 and digits != digits[0] * 11 and stdnum_cpf.is_valid(digits)
+
+
+def format_cpf(digits: str) -> str:
+    """`52998224725` → `529.982.247-25`, as people read it."""
+    return stdnum_cpf.format(digits)
 
 
 def validate_cpf(value: str) -> None:

@@ -9,7 +9,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAut
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
@@ -77,8 +77,13 @@ _PASSWORD_CHANGE_ALLOWED_PATHS = ("/api/me", "/api/health")
 _PASSWORD_CHANGE_ALLOWED_PREFIX = "/api/auth/"  # noqa: S105 (a path, not a password)
 
 
+# Admin pages a user who must change their password may still open.
+_ADMIN_PASSWORD_CHANGE_ALLOWED = ("password_change", "password_change_done", "logout", "login", "jsi18n")
+
+
 class PasswordChangeRequiredMiddleware:
-    """403 `password_change_required` on every API path but the allowed ones.
+    """403 `password_change_required` on every API path but the allowed ones; in the admin, every
+    page leads to the password change page until the password is changed.
 
     A middleware rather than a DRF permission: a view that sets its own `permission_classes`
     would silently drop a default permission, and this rule must hold for every endpoint.
@@ -98,6 +103,13 @@ class PasswordChangeRequiredMiddleware:
                                      "code": "password_change_required"}, status=403)
         return self.get_response(request)
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match.app_name == "admin" and match.url_name not in _ADMIN_PASSWORD_CHANGE_ALLOWED:
+            user = request.user
+            if user.is_authenticated and user.is_staff and user.must_change_password:
+                return redirect(f"{match.namespace}:password_change")
+        return None
 
 class LockoutPageMiddleware:
     """A sign-in form refused by the lockout answers 429 with a Portuguese page and Retry-After.

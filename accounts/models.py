@@ -118,6 +118,7 @@ class Session(AbstractBaseSession):
     class Meta:
         verbose_name = "sessão"
         verbose_name_plural = "sessões"
+        permissions = [("revoke_session", "Pode revogar sessões")]  # granted to roles by accounts.roles
         indexes = [
             # "my sessions, newest first" and the admin's per-user filter.
             models.Index(fields=["user", "-id"], name="session_user_id"),
@@ -140,3 +141,4 @@ class Session(AbstractBaseSession):
         if self.expire_date <= now or self.absolute_expires_at <= now:
             return "expired"
         return "active"
+

@@ -47,3 +47,62 @@ def has_role(user, *roles: str) -> bool:
         return True
     held = set(user_roles(user))
     return ADMIN in held or bool(held.intersection(roles))
+
+
+# --- What each role opens in the admin --------------------------------------------------------
+# The one place that maps portal roles to Django permissions ("app_label.codename"). It is applied
+# to the role groups by `init_db` and after every `migrate` (accounts.apps), and documented as the
+# table in docs/admin.md. `admin` passes every role check of the API (has_role), so it gets every
+# other role's permissions too: adding a role to an admin never widens what the admin can do.
+# Only superusers edit groups and permissions, grant staff/superuser status and see the lockout
+# and task-queue screens: no role carries a permission of `auth`, `axes` or `django_tasks_db`.
+_READ_TRAIL = ("audits.view_auditevent", "submissions.view_submission")
+_AUDITOR = (*_READ_TRAIL, "accounts.view_session", "fileshare.view_fileshareitem",
+            # Why auditors read users: checking who holds which role is the point of auditing grants.
+            "accounts.view_user")
+_CONTROLE = (*_READ_TRAIL, "submissions.retry_submission", "submissions.fail_submission")
+_ADMIN_OWN = ("accounts.add_user", "accounts.change_user", "accounts.revoke_session",
+              "fileshare.expire_fileshareitem", "fileshare.delete_fileshareitem")
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "auditor": _AUDITOR,
+    "controle": _CONTROLE,
+    ADMIN: tuple(sorted({*_AUDITOR, *_CONTROLE, *_ADMIN_OWN})),
+}
+
+
+def role_permissions(role: str) -> set[str]:
+    return set(ROLE_PERMISSIONS.get(role, ()))
+
+
+def apply_role_permissions() -> dict[str, int]:
+    """Create the missing role groups and give each exactly the permissions of ROLE_PERMISSIONS.
+
+    Idempotent: a second run changes nothing. A permission granted by hand to a role group is
+    taken away again, so the table stays the truth (grant extras through a group of its own).
+    Returns {"groups_created": n, "groups_changed": n}.
+    """
+    from django.contrib.auth.models import Permission
+    from django.db import transaction
+    from django.db.models import Q
+
+    wanted = {name: role_permissions(name) for name in ROLES}
+    codes = {code for codes in wanted.values() for code in codes}
+    lookup = Q(pk__in=[])
+    for code in codes:
+        app_label, codename = code.split(".")
+        lookup |= Q(content_type__app_label=app_label, codename=codename)
+    by_code = {f"{p.content_type.app_label}.{p.codename}": p
+               for p in Permission.objects.filter(lookup).select_related("content_type")}
+    missing = codes - by_code.keys()
+    if missing:
+        raise LookupError(f"permissions named in accounts.roles do not exist: {sorted(missing)}")
+    with transaction.atomic():
+        existing = set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True))
+        Group.objects.bulk_create([Group(name=name) for name in ROLES if name not in existing])
+        changed = 0
+        for group in Group.objects.filter(name__in=ROLES).prefetch_related("permissions__content_type"):
+            held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+            if held != wanted[group.name]:
+                group.permissions.set([by_code[code] for code in wanted[group.name]])
+                changed += 1
+    return {"groups_created": len(ROLES) - len(existing), "groups_changed": changed}

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -13,7 +14,8 @@ from django.utils.crypto import constant_time_compare
 
 from accounts import lockout
 from accounts.models import Session, User
-from agepar.errors import AppError, InvalidInput, Throttled
+from accounts.roles import has_role
+from agepar.errors import AppError, Forbidden, InvalidInput, Throttled
 from audits.services import record
 
 FAILURE = "failure"
@@ -22,6 +24,7 @@ REASON_PASSWORD_CHANGED = "senha trocada"  # noqa: S105 (a revoke reason, not a 
 REASON_USER_DEACTIVATED = "usuário desativado"
 REASON_BY_OWNER = "revogada pelo titular"
 REASON_BY_ADMIN = "revogada pela administração"
+REASON_PASSWORD_SET_BY_STAFF = "senha definida pela administração"  # noqa: S105 (a revoke reason)
 CLEANUP_BATCH = 5000
 
 
@@ -137,10 +140,16 @@ def session_revoke(*, session: Session, actor, reason: str = REASON_BY_OWNER, re
         return bool(_revoke(Session.objects.filter(pk=session.pk), actor=actor, reason=reason, request=request))
 
 
+def _within_reach(sessions, actor):
+    # Only a superuser ends a superuser's sessions.
+    return sessions if actor.is_superuser else sessions.exclude(user__is_superuser=True)
+
+
 def sessions_revoke(*, sessions, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
-    """The admin's bulk revocation."""
+    """The admin's bulk revocation (a superuser's sessions only by a superuser)."""
     with transaction.atomic():
-        return _revoke(sessions, actor=actor, reason=reason or REASON_BY_ADMIN, request=request)
+        return _revoke(_within_reach(sessions, actor), actor=actor, reason=reason or REASON_BY_ADMIN,
+                       request=request)
 
 
 def sessions_revoke_others(*, request, user: User) -> int:
@@ -152,11 +161,14 @@ def sessions_revoke_others(*, request, user: User) -> int:
 
 def user_sessions_revoke_all(*, users, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
     with transaction.atomic():
-        return _revoke(Session.objects.filter(user__in=users), actor=actor, reason=reason, request=request)
+        return _revoke(_within_reach(Session.objects.filter(user__in=users), actor), actor=actor,
+                       reason=reason or REASON_BY_ADMIN, request=request)
 
 
-def user_deactivate(*, user: User, actor, request=None) -> bool:
+def user_deactivate(*, user: User, actor, reason: str = "", request=None) -> bool:
     """Deactivate and revoke every session, in one transaction. False if already inactive."""
+    if user.is_superuser and not actor.is_superuser:
+        raise Forbidden("Somente um superusuário pode alterar outro superusuário.")
     with transaction.atomic():
         # One conditional UPDATE: two admins deactivating at once record one event.
         changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False, updated_at=timezone.now())
@@ -164,9 +176,136 @@ def user_deactivate(*, user: User, actor, request=None) -> bool:
                           request=request)
         if changed:
             record("user.deactivated", actor=actor, request=request, kind="users", target=user,
-                   details={"sessions_revoked": revoked})
+                   details={"sessions_revoked": revoked, **({"reason": reason} if reason else {})})
         user.is_active = False
     return bool(changed)
+
+
+# --- users, as staff manage them in the admin -----------------------------------------------------
+# Flags whose before → after the audit event keeps; other fields are named, their values not kept.
+USER_FLAGS = ("is_active", "is_staff", "is_superuser", "must_change_password")
+USER_FIELDS = ("email", "nome", "cpf")
+
+
+def _permission_codes(groups) -> set[str]:
+    return {f"{app_label}.{codename}" for app_label, codename in
+            Group.permissions.through.objects.filter(group__in=groups)
+            .values_list("permission__content_type__app_label", "permission__codename")}
+
+
+def user_grant_errors(*, actor, before: User | None, after: User, roles=None) -> list[str]:
+    """Why `actor` may not turn `before` (None: a new user) into `after` with `roles`; empty if it may.
+
+    Superusers may do anything. Anyone else may not touch a superuser, grant or take away staff or
+    superuser status, change their own roles, or grant or take away a role they could not use
+    themselves (one they do not hold, or whose permissions they lack): nobody raises their own
+    privileges, nor anyone else's above their own.
+    """
+    if actor.is_superuser:
+        return []
+    errors = []
+    if before is not None and before.is_superuser:
+        errors.append("Somente um superusuário pode alterar outro superusuário.")
+    for flag, label in (("is_superuser", "superusuário"), ("is_staff", "acesso à administração")):
+        if getattr(after, flag) != (getattr(before, flag) if before is not None else False):
+            errors.append(f"Somente um superusuário pode conceder ou retirar “{label}”.")
+    if roles is not None:
+        old = set(before.groups.all()) if before is not None else set()
+        touched = old.symmetric_difference(roles)
+        if touched and before is not None and before.pk == actor.pk:
+            errors.append("Você não pode alterar os próprios papéis.")
+        else:
+            own = actor.get_all_permissions()
+            for group in sorted(touched, key=lambda group: group.name):
+                if not has_role(actor, group.name) or not _permission_codes([group]) <= own:
+                    errors.append(f"Você não pode conceder nem retirar o papel “{group.name}”.")
+    return errors
+
+
+# The trail's name for must_change_password: record() redacts every key that says "password".
+_STATE_KEYS = {"must_change_password": "must_change"}
+_BEFORE_AFTER = {*(_STATE_KEYS.get(flag, flag) for flag in USER_FLAGS), "roles"}
+
+
+def _user_state(user: User, roles) -> dict:
+    return {**{_STATE_KEYS.get(field, field): getattr(user, field) for field in (*USER_FIELDS, *USER_FLAGS)},
+            "roles": sorted(group.name for group in roles)}
+
+
+def user_save(*, user: User, actor, roles=None, reason: str = "", request=None) -> User:
+    """Create `user` (no pk yet) or save the changes made to it, with its roles, in one transaction.
+
+    The event (`user.created` / `user.changed`) names the fields that changed and keeps before →
+    after of roles and flags; never a password. A new user's password was set by staff, so they
+    must change it. Deactivating revokes every session in the same transaction. Refuses (Forbidden)
+    what user_grant_errors refuses.
+    """
+    created = user.pk is None
+    with transaction.atomic():
+        before = None if created else User.objects.select_for_update().get(pk=user.pk)
+        errors = user_grant_errors(actor=actor, before=before, after=user, roles=roles)
+        if errors:
+            raise Forbidden(" ".join(errors))
+        old = _user_state(before, before.groups.all()) if before is not None else {}
+        if created:
+            user.must_change_password = True
+        user.save()
+        if roles is not None:
+            user.groups.set(roles)
+        new = _user_state(user, roles if roles is not None else user.groups.all())
+        changed = [field for field in new if old.get(field) != new[field]]
+        details = {"fields": changed,
+                   "changes": {field: {"before": old.get(field), "after": new[field]}
+                               for field in changed if field in _BEFORE_AFTER}}
+        if before is not None and before.is_active and not user.is_active:
+            details["sessions_revoked"] = _revoke(Session.objects.filter(user=user), actor=actor,
+                                                  reason=REASON_USER_DEACTIVATED, request=request)
+        if reason:
+            details["reason"] = reason
+        if created or changed:
+            record("user.created" if created else "user.changed", actor=actor, request=request, kind="users",
+                   target=user, details=details)
+    return user
+
+
+def user_set_password(*, user: User, password: str | None, actor, request=None) -> User:
+    """Staff set (or, with None, disable) a person's password: they must change it at their next
+    sign-in, and their sessions end. Setting one's own password keeps one's own session."""
+    with transaction.atomic():
+        if user.is_superuser and not actor.is_superuser:
+            raise Forbidden("Somente um superusuário pode alterar outro superusuário.")
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        own = user.pk == actor.pk
+        user.must_change_password = not own
+        user.save(update_fields=["password", "must_change_password", "updated_at"])
+        sessions = Session.objects.filter(user=user)
+        if own and request is not None and request.session.row is not None:
+            sessions = sessions.exclude(pk=request.session.row.pk)
+        revoked = _revoke(sessions, actor=actor, reason=REASON_PASSWORD_SET_BY_STAFF, request=request)
+        record("user.password_set", actor=actor, request=request, kind="users", target=user,
+               details={"usable": password is not None, "must_change": user.must_change_password,
+                        "sessions_revoked": revoked})
+    return user
+
+
+def group_save(*, group: Group, permissions, actor, request=None) -> Group:
+    """A superuser's edit of a group (name, permissions), with before → after in its event."""
+    created = group.pk is None
+    with transaction.atomic():
+        old_name = None if created else Group.objects.select_for_update().get(pk=group.pk).name
+        old = set() if created else _permission_codes([group])
+        group.save()
+        group.permissions.set(permissions)
+        new = _permission_codes([group])
+        if created or old != new or old_name != group.name:
+            record("group.created" if created else "group.changed", actor=actor, request=request, kind="users",
+                   target=group, details={"name": {"before": old_name, "after": group.name},
+                                          "permissions_added": sorted(new - old),
+                                          "permissions_removed": sorted(old - new)})
+    return group
 
 
 def sessions_clear_expired(*, now=None) -> tuple[int, int]:

@@ -8,11 +8,16 @@ million rows costs hundreds of milliseconds, so:
 """
 
 import json
+from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -80,3 +85,71 @@ def pretty_json(value) -> str:
     """JSON indented for reading in the admin, escaped for HTML."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Motivo", max_length=200, strip=True,
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Obrigatório. Fica registrado na trilha de auditoria.")
+
+
+# A confirmation page lists and carries at most this many rows; the actions act on at most as many.
+CONFIRM_MAX_ROWS = 500
+
+
+def confirm_with_reason(model_admin, request, queryset, *, title: str, question: str,
+                        perform: Callable[[QuerySet, str], None]) -> TemplateResponse | None:
+    """The confirmation step of an admin action: what will be affected, and a reason that is recorded.
+
+    The first POST (from the changelist) shows the page; its own POST (with `confirm`) runs
+    `perform(rows, reason)` and returns None, which takes Django back to the changelist.
+    """
+    form = ReasonForm(request.POST if "confirm" in request.POST else None)
+    rows = queryset.model.objects.filter(pk__in=list(queryset.values_list("pk", flat=True)[:CONFIRM_MAX_ROWS]))
+    if form.is_bound and form.is_valid():
+        perform(rows, form.cleaned_data["reason"])
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "objects": list(rows.order_by("-pk")),
+        "limit": CONFIRM_MAX_ROWS,
+        "form": form,
+        "action": request.POST.get("action", ""),
+        "opts": model_admin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/agepar/confirm_action.html", context)
+
+
+def permission_check(codename: str) -> Callable:
+    """`has_<name>_permission` for `@admin.action(permissions=["<name>"])`: one Django permission."""
+
+    def check(model_admin, request, obj=None) -> bool:
+        return request.user.has_perm(codename)
+
+    check.__name__ = f"has_{codename.partition('.')[2]}_permission"
+    return check
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def user_agent_summary(user_agent: str) -> str:
+    """`Mozilla/5.0 (Windows NT 10.0; ...) Chrome/120.0 ...` → `Chrome 120 · Windows`: fits a list column.
+
+    Browsers name each other in their user agents (Edge says Chrome and Safari), so the most specific
+    token is looked for first; anything unknown is shown cut to 40 characters.
+    """
+    if not user_agent:
+        return "—"
+    browser = next((f"{name} {user_agent.split(token, 1)[1].split('.')[0].split(' ')[0]}".strip()
+                    for token, name in _BROWSERS if token in user_agent), None)
+    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
+    if browser is None:
+        return user_agent[:40] + ("…" if len(user_agent) > 40 else "")
+    return f"{browser} · {system}" if system else browser

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+from django_tasks_db.apps import TasksAppConfig
 
 
 class AgeparConfig(AppConfig):
@@ -17,3 +18,9 @@ class AgeparConfig(AppConfig):
         post_migrate.connect(revoke_append_only_rewrites, sender=self.apps.get_app_config("audits"),
                              dispatch_uid="agepar.revoke_append_only_rewrites")
         connection_created.connect(tune_connection, dispatch_uid="agepar.tune_connection")
+
+
+# A third-party app under a Portuguese name (Django's documented way: a subclass in INSTALLED_APPS);
+# its label stays, so migrations and permissions are untouched.
+class TaskQueueConfig(TasksAppConfig):
+    verbose_name = "Fila de tarefas"

@@ -53,10 +53,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (an intranet has no CDN)
     # Before django_tasks_db: its `db_worker` command extends the upstream one (worker heartbeat).
     "submissions",
     "django_tasks",
-    "django_tasks_db",
+    "agepar.apps.TaskQueueConfig",  # django_tasks_db, named in Portuguese
     "agepar",
     "accounts",
     "audits",
@@ -241,6 +242,8 @@ LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)")]
 TIME_ZONE = "America/Sao_Paulo"
 USE_I18N = True
+# Portuguese for the third-party labels staff see (axes, the task queue...): locale/pt_BR.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Static files and storage ---------------------------------------------------------------------
@@ -279,6 +282,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The old portal published its API docs to anyone; ours need a signed-in session.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "submissions.models.Submission.Status"},
 }
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
 
+from agepar import views
 from agepar.health import HealthView
 
 admin.site.site_header = "Portal AGEPAR — Administração"
@@ -10,12 +10,13 @@ admin.site.index_title = "Administração do portal"
 
 api_patterns = [
     path("health", HealthView.as_view(), name="health"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("schema/", views.ApiSchemaView.as_view(), name="schema"),
+    path("docs/", views.ApiDocsView.as_view(), name="docs"),
     path("", include("accounts.urls")),
     path("", include("audits.urls")),
     path("", include("submissions.urls")),
     path("", include("fileshare.urls")),
+    re_path(r"^(?P<path>.*)$", views.api_not_found),  # last: the JSON 404, also with DEBUG on
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Public share links live at the site root: /s/<token> (fileshare/public_urls.py).
     path("", include("fileshare.public_urls")),
+    path("", views.home, name="home"),
 ]
 
 handler400 = "agepar.views.bad_request"

@@ -1,12 +1,21 @@
-"""Error pages: JSON under /api/, Django's HTML pages elsewhere (admin, public share pages)."""
+"""The pages people land on: the home page, API docs, and error pages (JSON under /api/, branded
+Portuguese HTML pages elsewhere: templates/403.html, 404.html, 500.html)."""
 
 import sys
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
+
+from agepar.renderers import ORJSONRenderer
 
 
 def _is_api(request) -> bool:
@@ -60,3 +69,40 @@ def csrf_failure(request, reason=""):
     if _is_api(request):
         return JsonResponse({"detail": "Falha na verificação CSRF.", "code": "csrf_failed"}, status=403)
     return html_csrf_failure(request, reason=reason)
+
+
+def home(request):
+    """`/`: a small page with the ways in (the front end is served elsewhere)."""
+    return render(request, "home.html")
+
+
+def api_not_found(request, path=""):
+    """Every unknown /api/ path, DEBUG or not (Django's DEBUG 404 page is HTML for people)."""
+    return not_found(request)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from drf-spectacular-sidecar (no CDN), its set-up script a separate file (no inline script).
+
+    Signed-in people only; someone anonymous is sent to the sign-in page and back.
+    """
+
+    url_name = "schema"
+    # The check is get()'s (a redirect to sign in, not the API's 401); the schema keeps its own.
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        return super().get(request, *args, **kwargs)
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI document; its errors (401 for someone anonymous) are the API's JSON, not YAML."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return response

@@ -10,12 +10,18 @@ checks that every name the code records is listed). Every event has `status`
 ACTIONS: dict[str, str] = {
     # Authentication and sessions (accounts).
     "auth.login": "Login (sucesso ou falha; guarda o identificador tentado, nunca a senha)",
-    "auth.logout": "Logout",
+    "auth.logout": "Saída (encerrou a própria sessão)",
     "auth.password_changed": "Troca de senha (falha: senha atual incorreta)",
     "auth.session_revoked": "Sessão revogada (pela própria pessoa ou por um administrador)",
     "auth.locked_out": "Bloqueio por tentativas de login (um evento por bloqueio e janela)",
     "auth.lockout_lifted": "Bloqueio de login suspenso (manage.py unlock_login)",
     "user.deactivated": "Usuário desativado",
+    # Staff acts in the admin (accounts.services); details keep before → after, never a password.
+    "user.created": "Usuário criado pela administração",
+    "user.changed": "Usuário alterado pela administração (campos, papéis e permissões)",
+    "user.password_set": "Senha definida pela administração (a pessoa deve trocá-la)",
+    "group.created": "Grupo criado (superusuário)",
+    "group.changed": "Permissões ou nome de grupo alterados (superusuário)",
     # Automation runs (submissions); `kind` is the automation slug.
     "submission.created": "Execução criada",
     "submission.started": "Execução iniciada",

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 
-from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin
+from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check
 from fileshare import services
 from fileshare.models import FileShareItem
 
@@ -76,14 +76,27 @@ class FileShareItemAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     def tem_senha(self, obj):
         return obj.has_password
 
-    @admin.action(description="Expirar agora")
-    def expire_now(self, request, queryset):
-        done = sum(services.item_expire(item=item, actor=request.user, request=request)
-                   for item in queryset.filter(deleted_at__isnull=True).iterator(chunk_size=500))
-        self.message_user(request, f"{done} arquivo(s) expirado(s).", messages.SUCCESS)
+    has_expire_permission = permission_check("fileshare.expire_fileshareitem")
+    has_remove_permission = permission_check("fileshare.delete_fileshareitem")
 
-    @admin.action(description="Excluir")
+    @admin.action(description="Expirar agora", permissions=["expire"])
+    def expire_now(self, request, queryset):
+        def perform(items, reason):
+            done = sum(services.item_expire(item=item, actor=request.user, reason=reason, request=request)
+                       for item in items.filter(deleted_at__isnull=True))
+            self.message_user(request, f"{done} arquivo(s) expirado(s).", messages.SUCCESS)
+
+        return confirm_with_reason(self, request, queryset, title="Expirar arquivos",
+                                   question="Os links destes arquivos deixam de funcionar agora:", perform=perform)
+
+    # "remove", not "delete": Django's own delete permission check is the read-only "no" of the mixin.
+    @admin.action(description="Excluir", permissions=["remove"])
     def delete_items(self, request, queryset):
-        done = sum(services.item_delete(item=item, actor=request.user, request=request)
-                   for item in queryset.filter(deleted_at__isnull=True).iterator(chunk_size=500))
-        self.message_user(request, f"{done} arquivo(s) excluído(s).", messages.SUCCESS)
+        def perform(items, reason):
+            done = sum(services.item_delete(item=item, actor=request.user, note=reason, request=request)
+                       for item in items.filter(deleted_at__isnull=True))
+            self.message_user(request, f"{done} arquivo(s) excluído(s).", messages.SUCCESS)
+
+        return confirm_with_reason(self, request, queryset, title="Excluir arquivos",
+                                   question="Estes arquivos serão apagados e seus links deixam de funcionar:",
+                                   perform=perform)

@@ -53,6 +53,7 @@ class FileShareItem(models.Model):
     class Meta:
         verbose_name = "arquivo compartilhado"
         verbose_name_plural = "arquivos compartilhados"
+        permissions = [("expire_fileshareitem", "Pode expirar arquivos compartilhados")]  # see accounts.roles
         constraints = [
             models.CheckConstraint(condition=Q(size__gte=0), name="fileshare_size_not_negative"),
             models.CheckConstraint(condition=Q(max_downloads__isnull=True) | Q(max_downloads__gte=1),

@@ -93,8 +93,10 @@ def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
     return token
 
 
-def item_delete(*, item: FileShareItem, actor, request=None) -> bool:
-    """Soft-delete the item (the row stays, the blob goes on commit). False if it was already deleted."""
+def item_delete(*, item: FileShareItem, actor, note: str = "", request=None) -> bool:
+    """Soft-delete the item (the row stays, the blob goes on commit). False if it was already deleted.
+
+    `note`: the reason staff typed in the admin, kept in the event."""
     reason = FileShareItem.DeleteReason.OWNER if actor.pk == item.owner_id else FileShareItem.DeleteReason.ADMIN
     with transaction.atomic():
         # Race: two deletes (or a delete and cleanup) at once; only the first UPDATE matches.
@@ -103,12 +105,12 @@ def item_delete(*, item: FileShareItem, actor, request=None) -> bool:
         if not updated:
             return False
         record("fileshare.deleted", actor=actor, request=request, kind=KIND, target=item,
-               details={"name": item.original_name, "reason": reason})
+               details={"name": item.original_name, "reason": reason, **({"note": note} if note else {})})
         transaction.on_commit(lambda: blobs.delete([item.storage_name]))
     return True
 
 
-def item_expire(*, item: FileShareItem, actor, request=None) -> bool:
+def item_expire(*, item: FileShareItem, actor, reason: str = "", request=None) -> bool:
     """Make the item expire now (its link dies at once; cleanup removes the blob)."""
     now = timezone.now()
     with transaction.atomic():
@@ -116,7 +118,7 @@ def item_expire(*, item: FileShareItem, actor, request=None) -> bool:
         if not updated:
             return False
         record("fileshare.expired", actor=actor, request=request, kind=KIND, target=item,
-               details={"name": item.original_name, "via": "admin"})
+               details={"name": item.original_name, "via": "admin", **({"reason": reason} if reason else {})})
     return True
 
 

@@ -2,12 +2,12 @@ import re
 
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from accounts.roles import ADMIN, has_role
-from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, pretty_json
+from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check, pretty_json
 from submissions import automations, selectors, services
-from submissions.models import Submission
+from submissions.models import Submission, TaskRun
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -82,29 +82,40 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
             return queryset.filter(actor_email__startswith=term.lower()), False  # e-mails are stored lower-case
         return queryset.filter(actor_nome__istartswith=term), False
 
-    def has_manage_permission(self, request):
-        return has_role(request.user, ADMIN)
+    has_retry_permission = permission_check("submissions.retry_submission")
+    has_fail_permission = permission_check("submissions.fail_submission")
 
-    @admin.action(description="Reenfileirar selecionadas (somente com erro)", permissions=["manage"])
+    @admin.action(description="Reenfileirar selecionadas (somente com erro)", permissions=["retry"])
     def retry_selected(self, request, queryset):
-        self._apply(request, queryset.filter(status=Submission.Status.ERROR).select_related("actor"),
-                    lambda submission: services.submission_retry(submission=submission, actor=request.user,
-                                                                 request=request),
-                    "reenfileirada(s); só as que estavam com erro são reenfileiradas.")
+        def perform(rows, reason):
+            self._apply(request, rows.filter(status=Submission.Status.ERROR).select_related("actor"),
+                        lambda submission: services.submission_retry(submission=submission, actor=request.user,
+                                                                     reason=reason, request=request),
+                        "reenfileirada(s); só as que estavam com erro são reenfileiradas.")
 
-    @admin.action(description="Marcar como erro (presas na fila ou em execução)", permissions=["manage"])
+        return confirm_with_reason(self, request, queryset, title="Reenfileirar submissões",
+                                   question="Estas submissões voltam para a fila (só as que estão com erro):",
+                                   perform=perform)
+
+    @admin.action(description="Marcar como erro (presas na fila ou em execução)", permissions=["fail"])
     def mark_as_error(self, request, queryset):
         stuck = [Submission.Status.QUEUED, Submission.Status.RUNNING]
-        self._apply(request, queryset.filter(status__in=stuck),
-                    lambda submission: services.submission_mark_error(
-                        submission=submission, actor=request.user, request=request,
-                        reason="Marcada como erro pela administração."),
-                    "marcada(s) como erro; só as que estavam na fila ou em execução são alteradas.")
+
+        def perform(rows, reason):
+            self._apply(request, rows.filter(status__in=stuck),
+                        lambda submission: services.submission_mark_error(
+                            submission=submission, actor=request.user, request=request, reason=reason),
+                        "marcada(s) como erro; só as que estavam na fila ou em execução são alteradas.")
+
+        return confirm_with_reason(self, request, queryset, title="Marcar submissões como erro",
+                                   question="Estas submissões terminam com erro (só as que estão na fila ou em "
+                                            "execução); o motivo é a mensagem de erro que o autor verá:",
+                                   perform=perform)
 
     def _apply(self, request, rows, transition, outcome: str):
-        """Runs one service transition per row (at most 500); rows that moved on meanwhile are counted apart."""
+        """Runs one service transition per row; rows that moved on meanwhile are counted apart."""
         done = skipped = 0
-        for submission in rows[:500]:
+        for submission in rows:
             try:
                 transition(submission)
                 done += 1
@@ -113,3 +124,36 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
         self.message_user(request, f"{done} submissão(ões) {outcome}", messages.SUCCESS if done else messages.WARNING)
         if skipped:
             self.message_user(request, f"{skipped} mudaram de situação antes da ação.", messages.WARNING)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(ReadOnlyAdminMixin, BigTableAdmin):
+    """The task queue for superusers (no role has its permission); rows are the worker's, never edited here.
+
+    It replaces django-tasks-db's own screen (unregistered in agepar/admin.py, which loads after it).
+    """
+
+    list_display = ("enqueued_at", "tarefa", "status", "submissao", "started_at", "finished_at", "queue_name")
+    list_filter = ("status", "queue_name")
+    ordering = ("-enqueued_at",)
+    fields = ("task_path", "status", "submissao", "enqueued_at", "run_after", "started_at", "finished_at",
+              "queue_name", "priority", "worker_ids", "exception_class_path", "rastreamento")
+    readonly_fields = fields
+
+    @admin.display(description="tarefa")
+    def tarefa(self, obj):
+        return obj.function_name
+
+    @admin.display(description="submissão")
+    def submissao(self, obj):
+        if obj.submission_id is None:
+            return "—"
+        submission = Submission.objects.filter(pk=obj.submission_id).only("status").first()
+        status = submission.get_status_display() if submission else "removida"
+        return format_html('<a href="{}">#{}</a> ({})',
+                           reverse("admin:submissions_submission_change", args=[obj.submission_id]),
+                           obj.submission_id, status)
+
+    @admin.display(description="rastreamento")
+    def rastreamento(self, obj):
+        return format_html("<pre>{}</pre>", obj.traceback) if obj.traceback else "—"

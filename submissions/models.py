@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django_tasks_db.models import DBTaskResult
 
 
 class Submission(models.Model):
@@ -56,6 +57,9 @@ class Submission(models.Model):
     class Meta:
         verbose_name = "submissão"
         verbose_name_plural = "submissões"
+        # Granted to roles by accounts.roles (the admin's retry and mark-as-error actions).
+        permissions = [("retry_submission", "Pode reenfileirar submissões com erro"),
+                       ("fail_submission", "Pode marcar submissões como erro")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "done", "error"]),
                                    name="submissions_submission_status_valid"),
@@ -133,3 +137,29 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.hostname}:{self.pid}"
+
+
+class TaskRun(DBTaskResult):
+    """A row of the task queue (django-tasks-db), as superusers read it in the admin (a proxy: no table).
+
+    Its status is the task's, not the submission's: a run that recorded an automation's error
+    ended "successfully" as a task. The admin shows the submission's status next to it.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "tarefa da fila"
+        verbose_name_plural = "tarefas da fila"
+
+    def __str__(self):
+        return f"{self.function_name} — {self.get_status_display()}"
+
+    @property
+    def function_name(self) -> str:
+        # Not DBTaskResult.task_name: that imports the task through the backend configured now.
+        return self.task_path.rpartition(".")[2]
+
+    @property
+    def submission_id(self) -> int | None:
+        args = (self.args_kwargs or {}).get("args") or []
+        return args[0] if self.task_path.endswith(".run_submission") and args and isinstance(args[0], int) else None

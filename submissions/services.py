@@ -229,11 +229,12 @@ def submission_fail_or_defer(*, submission: Submission, error: str) -> datetime 
     return run_after
 
 
-def submission_retry(*, submission: Submission, actor, request=None) -> Submission:
+def submission_retry(*, submission: Submission, actor, reason: str = "", request=None) -> Submission:
     """error → queued, as a fresh series of attempts, and enqueued again (see queue.enqueue).
 
     Manual retries back off like automatic ones: retry n waits retry_delay(n - 1) after the
     previous run ended (the first one may come at once), so a retry loop cannot outrun it.
+    `reason`: what staff typed in the admin, kept in the event.
     """
     now = timezone.now()
     ready_at = (submission.finished_at or now) + timedelta(seconds=retry_delay(submission.retries))
@@ -248,7 +249,7 @@ def submission_retry(*, submission: Submission, actor, request=None) -> Submissi
                 started_at=None, finished_at=None, lease_expires_at=None, run_after=None, updated_at=now):
             raise InvalidTransition("Só é possível reenfileirar uma submissão com erro.")
         record("submission.retried", actor=actor, request=request, kind=submission.kind, target=submission,
-               details=_details(submission, retry=submission.retries + 1))
+               details=_details(submission, retry=submission.retries + 1, **({"reason": reason} if reason else {})))
         queue.enqueue(submission.pk)
     submission.refresh_from_db()
     return submission

@@ -1,4 +1,4 @@
-"""Personas and clients shared by every test: owner, other user, staff, anonymous."""
+"""Personas and clients shared by every test: owner, other user, the staff roles, anonymous."""
 
 import pytest
 from django.core.cache import cache
@@ -48,9 +48,42 @@ def other_user(db):
     return UserFactory(nome="Bruno Outro")
 
 
+# Staff personas: each holds one portal role (and staff access), so that a test of what a role may
+# do cannot pass through the superuser's bypass. The admin role's permissions come from
+# accounts.roles, applied to the role groups after migrate.
 @pytest.fixture
 def staff(db):
-    return UserFactory(nome="Carla Admin", is_staff=True, is_superuser=True, roles=["admin"])
+    """The `admin` role with staff access, not a superuser."""
+    return UserFactory(nome="Carla Admin", email="carla.admin@agepar.go.gov.br", is_staff=True, roles=["admin"])
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(nome="Sofia Super", email="sofia.super@agepar.go.gov.br", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def controle(db):
+    return UserFactory(nome="Caio Controle", email="caio.controle@agepar.go.gov.br", is_staff=True,
+                       roles=["controle"])
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(nome="Alice Auditora", email="alice.auditora@agepar.go.gov.br", is_staff=True,
+                       roles=["auditor"])
+
+
+@pytest.fixture
+def plain_staff(db):
+    """Staff access without any role: signs in to the admin and may see nothing."""
+    return UserFactory(nome="Paulo Sem Papel", email="paulo.staff@agepar.go.gov.br", is_staff=True)
+
+
+@pytest.fixture
+def admin_without_staff(db):
+    """The admin role without staff access: the API's admin, never the admin console's."""
+    return UserFactory(nome="Nina Sem Acesso", email="nina.api@agepar.go.gov.br", roles=["admin"])
 
 
 @pytest.fixture
@@ -73,8 +106,14 @@ def record_dies_at(monkeypatch):
 
 @pytest.fixture
 def admin_client(client, staff):
-    """Django's test client signed in as the staff persona, for the admin pages."""
+    """Django's test client signed in as the admin-role persona (not a superuser), for the admin pages."""
     client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    client.force_login(superuser)
     return client
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from accounts.models import Session
 from audits.models import AuditEvent
 from tests.accounts.conftest import session_cookie
+from tests.admin_actions import run_admin_action
 
 pytestmark = pytest.mark.django_db
 SESSIONS = "/admin/accounts/session/"
@@ -24,8 +25,7 @@ def test_revoking_from_the_admin_kills_that_session_only(admin_client, staff, tw
     # Must show 2 (via the admin action), recording who revoked and why.
     laptop, phone = two_sessions
     phone_row = Session.objects.get(user_agent="Phone/1")
-    response = admin_client.post(SESSIONS, {"action": "revoke_selected", "_selected_action": [phone_row.pk],
-                                            "reason": "celular perdido", "index": 0}, follow=True)
+    response = run_admin_action(admin_client, SESSIONS, "revoke_selected", [phone_row.pk], "celular perdido")
     assert response.status_code == 200
     assert "1 sessão(ões) revogada(s)." in response.content.decode()
     assert phone.get("/api/me").status_code == 401
@@ -99,23 +99,23 @@ def test_users_list_shows_roles_and_searches_by_cpf_and_email(admin_client, owne
 
 def test_revoke_all_sessions_of_selected_users(admin_client, staff, owner, other_user, two_sessions, signed_in):
     bystander = signed_in(other_user)
-    response = admin_client.post(USERS, {"action": "revoke_all_sessions", "_selected_action": [owner.pk],
-                                         "reason": "", "index": 0}, follow=True)
+    response = run_admin_action(admin_client, USERS, "revoke_all_sessions", [owner.pk], "notebook roubado")
     assert "2 sessão(ões) revogada(s)." in response.content.decode()
     assert [c.get("/api/me").status_code for c in two_sessions] == [401, 401]
     assert bystander.get("/api/me").status_code == 200
-    assert set(Session.objects.filter(user=owner).values_list("revoke_reason", flat=True)) == {
-        "revogada pela administração"}
+    assert set(Session.objects.filter(user=owner).values_list("revoke_reason", flat=True)) == {"notebook roubado"}
 
 
 def test_deactivating_in_the_user_form_revokes_the_sessions(admin_client, staff, owner, two_sessions):
     response = admin_client.post(f"{USERS}{owner.pk}/change/", {
-        "email": owner.email, "nome": owner.nome, "cpf": owner.cpf, "groups": [],
+        "email": owner.email, "nome": owner.nome, "cpf": owner.cpf, "groups": [], "reason": "saiu da agência",
         # is_active left unchecked: the admin deactivates the user.
     })
     assert response.status_code == 302, response.context["adminform"].form.errors
     owner.refresh_from_db()
     assert owner.is_active is False
     assert [c.get("/api/me").status_code for c in two_sessions] == [401, 401]
-    event = AuditEvent.objects.get(action="user.deactivated")
-    assert event.actor == staff and event.details == {"sessions_revoked": 2}
+    event = AuditEvent.objects.get(action="user.changed")
+    assert event.actor == staff
+    assert event.details == {"fields": ["is_active"], "changes": {"is_active": {"before": True, "after": False}},
+                             "sessions_revoked": 2, "reason": "saiu da agência"}

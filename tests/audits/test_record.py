@@ -48,7 +48,7 @@ def test_an_anonymous_attempt_keeps_the_identifier_tried_and_never_the_password(
 
 
 def test_target_is_a_model_or_a_pair_and_details_become_json(owner):
-    group = Group.objects.create(name="compras")
+    group = Group.objects.create(name="equipe-de-teste")
     by_model = record("user.deactivated", actor=owner, target=group, details={"when": uuid.UUID(int=1)})
     by_pair = record("submission.created", actor=owner, target=("submissions.submission", 42), kind="form2json")
     assert (by_model.target_type, by_model.target_id) == ("auth.group", str(group.pk))

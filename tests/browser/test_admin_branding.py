@@ -8,7 +8,7 @@ from tests.factories import DEFAULT_PASSWORD
 HEADER = "Portal AGEPAR — Administração"
 # Every app the admin may show, in the order staff expect; anything else (an English label) fails.
 APPS_IN_ORDER = ["Submissões", "Trilha de auditoria", "Contas e sessões", "Compartilhamento de arquivos",
-                 "Operações", "Autenticação e Autorização", "Bloqueio de acesso", "Fila de tarefas"]
+                 "Autenticação e Autorização"]
 
 
 def test_login_page_is_branded_and_refuses_a_wrong_password_in_portuguese(page, staff):
@@ -24,13 +24,13 @@ def test_login_page_is_branded_and_refuses_a_wrong_password_in_portuguese(page, 
     screenshot(page, "admin-login-erro")
 
 
-def test_index_lists_the_apps_in_portuguese_in_working_order(page, staff):
-    admin_login(page, staff)
+def test_index_lists_the_apps_in_portuguese_in_working_order(page, superuser):
+    admin_login(page, superuser)
     assert page.inner_text("#site-name").startswith(HEADER)
     assert page.inner_text("#content h1") == "Administração do portal"
     shown = [name.strip() for name in page.locator("#content-main .module caption a").all_text_contents()]
     assert shown == [name for name in APPS_IN_ORDER if name in shown]
-    assert {"Contas e sessões", "Autenticação e Autorização", "Fila de tarefas"} <= set(shown)
+    assert {"Contas e sessões", "Autenticação e Autorização"} <= set(shown)
     assert "Tasks Database Backend" not in page.content()
     assert page.get_by_role("button", name="Encerrar sessão").count() == 1
     screenshot(page, "admin-inicio")

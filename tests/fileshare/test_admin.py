@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from audits.models import AuditEvent
 from fileshare.models import FileShareItem
+from tests.admin_actions import run_admin_action
 from tests.fileshare.helpers import blobs, upload
 
 pytestmark = pytest.mark.django_db
@@ -47,20 +48,21 @@ def test_change_page_is_read_only_and_hides_the_token_hash(admin_client, items):
 
 
 def test_expire_now_action(admin_client, items):
-    response = admin_client.post(CHANGELIST, {"action": "expire_now", "_selected_action": [items["live"]]})
-    assert response.status_code == 302
+    response = run_admin_action(admin_client, CHANGELIST, "expire_now", [items["live"]], "link vazado")
+    assert "1 arquivo(s) expirado(s)." in response.content.decode()
     assert FileShareItem.objects.get(pk=items["live"]).expires_at <= timezone.now()
-    assert AuditEvent.objects.get(action="fileshare.expired").details["via"] == "admin"
+    details = AuditEvent.objects.get(action="fileshare.expired").details
+    assert (details["via"], details["reason"]) == ("admin", "link vazado")
 
 
 def test_delete_action_removes_the_blob(admin_client, items, upload_root, django_capture_on_commit_callbacks):
     live = FileShareItem.objects.get(pk=items["live"])
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(CHANGELIST, {"action": "delete_items", "_selected_action": [live.pk]})
+        run_admin_action(admin_client, CHANGELIST, "delete_items", [live.pk], "conteúdo indevido")
     live.refresh_from_db()
     assert live.deleted_at is not None and live.delete_reason == "admin"
     assert live.storage_name not in blobs(upload_root)
-    assert AuditEvent.objects.filter(action="fileshare.deleted").count() == 1
+    assert AuditEvent.objects.get(action="fileshare.deleted").details["note"] == "conteúdo indevido"
 
 
 def test_non_staff_cannot_open_the_changelist(client, owner):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audits.models import AuditEvent
 from submissions.models import Submission
-from tests.factories import UserFactory
+from tests.admin_actions import run_admin_action
 from tests.submissions.helpers import make_submission
 
 URL = "/admin/submissions/submission/"
@@ -61,37 +61,35 @@ def test_detail_is_read_only_with_pretty_escaped_json(admin_client, rows):
 def test_retry_action_only_requeues_errors_through_the_service(admin_client, rows, staff,
                                                                django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post(URL, {"action": "retry_selected",
-                                           "_selected_action": [r.pk for r in rows.values()]})
-    assert response.status_code == 302
+        response = run_admin_action(admin_client, URL, "retry_selected", [r.pk for r in rows.values()],
+                                    "servidor de PDF voltou")
+    assert response.status_code == 200
     statuses = dict(Submission.objects.values_list("pk", "status"))
     assert statuses[rows["error"].pk] == "queued"
     assert statuses[rows["done"].pk] == "done" and statuses[rows["running"].pk] == "running"
-    assert AuditEvent.objects.get(action="submission.retried").actor_id == staff.pk
+    event = AuditEvent.objects.get(action="submission.retried")
+    assert event.actor_id == staff.pk and event.details["reason"] == "servidor de PDF voltou"
     assert len(callbacks) == 1
 
 
 def test_mark_as_error_only_touches_stuck_rows(admin_client, rows, staff):
-    admin_client.post(URL, {"action": "mark_as_error", "_selected_action": [r.pk for r in rows.values()]})
+    run_admin_action(admin_client, URL, "mark_as_error", [r.pk for r in rows.values()], "automação removida")
     statuses = dict(Submission.objects.values_list("pk", "status"))
     assert statuses[rows["queued"].pk] == statuses[rows["running"].pk] == "error"
     assert statuses[rows["done"].pk] == "done"
     events = AuditEvent.objects.filter(action="submission.failed")
     assert {e.target_id for e in events} == {str(rows["queued"].pk), str(rows["running"].pk)}
-    assert all(e.actor_id == staff.pk for e in events)
+    assert all(e.actor_id == staff.pk and e.details["error"] == "automação removida" for e in events)
 
 
-def test_staff_without_admin_role_cannot_run_actions(rows):
-    viewer = UserFactory(is_staff=True, roles=["auditor"])
-    from django.contrib.auth.models import Permission
-
-    viewer.user_permissions.add(Permission.objects.get(codename="view_submission"))
+def test_an_auditor_sees_submissions_but_runs_no_action(rows, auditor):
     client = Client()
-    client.force_login(viewer)
+    client.force_login(auditor)
     response = client.get(URL)
     assert response.status_code == 200
     assert "retry_selected" not in response.content.decode()
-    client.post(URL, {"action": "mark_as_error", "_selected_action": [rows["queued"].pk]})
+    client.post(URL, {"action": "mark_as_error", "_selected_action": [rows["queued"].pk], "confirm": "1",
+                      "reason": "x"})
     assert Submission.objects.get(pk=rows["queued"].pk).status == "queued"
 
 

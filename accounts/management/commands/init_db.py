@@ -5,13 +5,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.roles import ROLES
+from accounts.roles import apply_role_permissions
 
 DEMO_ADMIN_EMAIL = "admin@agepar.local"
 
 
 class Command(BaseCommand):
-    help = "Idempotent set-up: creates the portal roles; --demo-admin also creates a demo superuser once."
+    help = ("Idempotent set-up: creates the portal roles with their admin permissions (accounts.roles); "
+            "--demo-admin also creates a demo superuser once.")
 
     def add_arguments(self, parser):
         parser.add_argument("--demo-admin", action="store_true",
@@ -19,10 +20,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, demo_admin=False, **options):
-        existing = set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True))
-        missing = [name for name in ROLES if name not in existing]
-        Group.objects.bulk_create([Group(name=name) for name in missing])
-        self.stdout.write(f"roles: {len(missing)} created, {len(existing)} already present")
+        # `migrate` applies the same table after every run; this is for a database migrated elsewhere.
+        applied = apply_role_permissions()
+        self.stdout.write(f"roles: {applied['groups_created']} created, "
+                          f"{applied['groups_changed']} with their permissions updated")
         if demo_admin:
             self._demo_admin()
 
