@@ -18,8 +18,10 @@ def test_staff_revokes_a_session_and_the_next_api_call_is_401(new_page, staff, o
 
     row.locator("input.action-select").check()
     page.select_option("select[name=action]", "revoke_selected")
-    page.fill("input[name=reason]", "Computador compartilhado")
     page.locator("button[name=index]").click()
+    page.fill("textarea[name=reason]", "Computador compartilhado")
+    screenshot(page, "admin-sessoes-confirmar")
+    page.get_by_role("button", name="Sim, confirmar").click()
     assert "1 sessão(ões) revogada(s)." in page.locator(".messagelist").inner_text()
     screenshot(page, "admin-sessoes-revogada")
 

@@ -38,6 +38,8 @@ def test_staff_filters_by_status_reads_the_json_and_retries_a_failed_submission(
     page.locator(f"input[name=_selected_action][value='{failed.pk}']").check()
     page.select_option("select[name=action]", "retry_selected")
     page.locator("button[name=index]").click()
+    page.fill("textarea[name=reason]", "O gerador de documentos voltou")
+    page.get_by_role("button", name="Sim, confirmar").click()
     assert "1 submissão(ões) reenfileirada(s)" in page.locator(".messagelist").inner_text()
     screenshot(page, "admin-submissoes-reenfileirada")
 
