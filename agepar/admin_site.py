@@ -24,6 +24,13 @@ class AgeparAdminSite(admin.AdminSite):
     # The portal's front end is served elsewhere; "/" here is not a page, so no "Ver o site" link.
     site_url = None
 
+    def index(self, request, extra_context=None):
+        if request.user.has_perm("submissions.view_submission"):
+            from agepar import dashboard  # (this module is imported before the models)
+
+            extra_context = {**(extra_context or {}), "dashboard": dashboard.context()}
+        return super().index(request, extra_context)
+
     def login(self, request, extra_context=None):
         # The new session row and the sign-in's audit event (accounts.admin_audit) commit together.
         with transaction.atomic():

@@ -222,6 +222,8 @@ def admin(ctx) -> None:
     target = _scalar("SELECT target_id FROM audits_auditevent WHERE target_id <> '' ORDER BY id DESC LIMIT 1")
     week = (timezone.localdate() - timedelta(days=7)).isoformat()
     pages = [
+        # The index draws the dashboard (agepar/dashboard.py): grouped queries, cached for a minute.
+        ("index with dashboard", "/admin/"),
         ("audits", "/admin/audits/auditevent/"),
         ("audits action=auth.login", "/admin/audits/auditevent/?action=auth.login"),
         ("audits status=failure + kind=auth", "/admin/audits/auditevent/?status=failure&kind=auth"),

@@ -3,6 +3,7 @@ import re
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check, pretty_json
@@ -36,10 +37,26 @@ class WithdrawnFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LeaseFilter(admin.SimpleListFilter):
+    """Running rows whose worker stopped renewing its lease (requeue_stale takes them back)."""
+
+    title = "reserva do worker"
+    parameter_name = "reserva"
+
+    def lookups(self, request, model_admin):
+        return [("vencida", "vencida (em execução)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "vencida":
+            return queryset.filter(status=Submission.Status.RUNNING, lease_expires_at__lt=timezone.now())
+        return queryset
+
+
 @admin.register(Submission)
 class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "kind", "status", "actor", "actor_cpf", "attempts", "created_at", "finished_at")
-    list_filter = (KindFilter, "status", WithdrawnFilter, ("created_at", DateFieldListFilter))
+    list_filter = (KindFilter, "status", WithdrawnFilter, LeaseFilter, ("created_at", DateFieldListFilter),
+                   ("finished_at", DateFieldListFilter))
     list_select_related = ("actor",)
     lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-created_at", "-id")  # newest first like the API, on the same (..., created_at, id) indexes

@@ -24,10 +24,10 @@ def session_of(db):
 @pytest.fixture
 def share_of(db):
     def make(owner, name="relatorio.pdf", **fields) -> FileShareItem:
+        fields = {"expires_at": timezone.now() + timedelta(days=1), **fields}
         return FileShareItem.objects.create(
             owner=owner, original_name=name, storage_name=f"t/{uuid.uuid4().hex}", size=1234,
-            content_type="application/pdf", sha256="0" * 64, token_hash=uuid.uuid4().hex * 2,
-            expires_at=timezone.now() + timedelta(days=1), **fields)
+            content_type="application/pdf", sha256="0" * 64, token_hash=uuid.uuid4().hex * 2, **fields)
 
     return make
 
