@@ -73,6 +73,19 @@ def fuzz_user(db):
     return UserFactory(nome="Fábio Fuzz", cpf="11144477735", is_staff=True, is_superuser=True, roles=["admin"])
 
 
+@pytest.fixture(autouse=True)
+def _worker_alive(db, settings):
+    """A worker beats for the whole run, as in production: the submissions the fuzzer queues would
+    otherwise (rightly) turn /api/health into a 503 `no_worker`, which the fuzzer counts as a server error."""
+    from django.utils import timezone
+
+    from submissions.models import WorkerHeartbeat
+
+    settings.WORKER_HEARTBEAT_SECONDS = 3600  # one beat stays fresh for the run
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(worker_id="schemathesis", hostname="test", pid=1, started_at=now, seen_at=now)
+
+
 @pytest.fixture
 def known_ids(fuzz_user, front_end):
     """Real objects for the id parameters, so operations are exercised past their 404."""
