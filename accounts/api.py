@@ -134,7 +134,6 @@ class ChangePasswordApi(APIView):
 class SessionListApi(generics.ListAPIView):
     serializer_class = SessionSerializer
     pagination_class = CursorPagination
-    filter_backends = []
 
     def get_queryset(self):
         return selectors.user_sessions(self.request.user)

@@ -1,7 +1,10 @@
 """Portal AGEPAR settings: everything comes from the environment (see .env.example).
 
-Production behaviour is the default; `make run` and the tests relax it explicitly
-through environment variables, never through a second settings module.
+Production behaviour is the default; `make run` relaxes it through environment variables.
+The tests' settings (agepar/settings_test.py) are these same settings fed a test environment,
+plus speed-ups that change no behaviour. Importing this module reads the environment and
+nothing else: it creates no folder and writes no file (deploy/run-dev.sh, the Dockerfile and
+settings_test.py make the folders they need).
 """
 
 import secrets
@@ -13,7 +16,6 @@ from agepar import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.boolean("DEBUG", False)
 
@@ -29,13 +31,12 @@ def _secret_key() -> str:
         return key
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off.")
-    # Development only: one key per checkout, so the web server and the worker agree
-    # and sessions survive a restart.
-    key_file = VAR_DIR / "dev-secret-key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    # Development only: the checkout's key, which `make run` writes once (deploy/run-dev.sh), so that
+    # the web server and the worker agree and sessions survive a restart; else one for this process.
+    try:
+        return (VAR_DIR / "dev-secret-key").read_text().strip()
+    except FileNotFoundError:
+        return secrets.token_urlsafe(50)
 
 
 SECRET_KEY = _secret_key()
@@ -51,7 +52,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us (an intranet has no CDN)
     # Before django_tasks_db: its `db_worker` command extends the upstream one (worker heartbeat).
@@ -249,7 +249,6 @@ USE_TZ = True
 # --- Static files and storage ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.string("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 UPLOAD_ROOT = Path(env.string("UPLOAD_ROOT", str(VAR_DIR / "uploads")))
 FILE_UPLOAD_TEMP_DIR = env.string("FILE_UPLOAD_TEMP_DIR", "") or None
 STORAGES = {
@@ -269,7 +268,6 @@ REST_FRAMEWORK = {
     # orjson, byte-for-byte DRF's compact JSON at a fraction of the cost (agepar/renderers.py, docs/BENCHMARKS.md).
     "DEFAULT_RENDERER_CLASSES": ["agepar.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["agepar.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "agepar.schema.AutoSchema",  # adds the shared error responses to every operation
     "EXCEPTION_HANDLER": "agepar.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -9,7 +9,12 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="agepar-test-"))
 
 from agepar.settings import *  # noqa: E402,F403
-from agepar.settings import DATABASES, PASSWORD_HASHERS, STORAGES, VAR_DIR  # noqa: E402
+from agepar.settings import DATABASES, PASSWORD_HASHERS, STATIC_ROOT, STORAGES, VAR_DIR  # noqa: E402
+
+# The settings make no folder. The test SQLite file lives in VAR_DIR, and whitenoise (DEBUG off)
+# wants STATIC_ROOT, which collectstatic leaves behind in a deployment.
+for folder in (VAR_DIR, STATIC_ROOT):
+    folder.mkdir(parents=True, exist_ok=True)
 
 # Argon2 stays configured (tests that check hashing ask for it); MD5 first only makes tests fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]

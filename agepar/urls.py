@@ -4,10 +4,6 @@ from django.urls import include, path, re_path
 from agepar import views
 from agepar.health import HealthView
 
-admin.site.site_header = "Portal AGEPAR — Administração"
-admin.site.site_title = "Portal AGEPAR — Administração"
-admin.site.index_title = "Administração do portal"
-
 api_patterns = [
     path("health", HealthView.as_view(), name="health"),
     path("schema/", views.ApiSchemaView.as_view(), name="schema"),

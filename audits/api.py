@@ -83,7 +83,6 @@ class AuditEventListApi(generics.ListAPIView):
     permission_classes = [HasRole(*OVERSIGHT)]
     pagination_class = CursorPagination
     serializer_class = AuditEventSerializer
-    filter_backends = []  # filters are validated here and applied by the selector, in SQL
 
     def get_queryset(self):
         return selectors.audit_event_list(**_filters(self.request))

@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export DEBUG=${DEBUG:-1}
+# Local state lives in VAR_DIR (settings default: var/ of the checkout): the SQLite file, uploads and
+# the development secret key, made once here (the settings only read it) and never committed.
+export VAR_DIR=${VAR_DIR:-var}
+mkdir -p "$VAR_DIR"
+[ -s "$VAR_DIR/dev-secret-key" ] ||
+  (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$VAR_DIR/dev-secret-key")
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py init_db --demo-admin

@@ -26,7 +26,8 @@ from django.utils.http import parse_header_parameters
 from agepar.errors import AppError
 
 CRLF = b"\r\n"
-# The headers of one part, as fileshare.apps allows Django's parser: room for a long file name.
+# The headers of one part, counted as Django counts them: room for a long file name, which is stored
+# shortened (fileshare.uploads.clean_name), where Django's 1 KiB would refuse the whole body.
 MAX_HEADER_SIZE = 4096
 IDENTITY_ENCODINGS = ("7bit", "8bit", "binary")
 

@@ -84,3 +84,26 @@ def test_prepare_threshold_must_be_none_or_a_number(tmp_path):
     result = run_manage(tmp_path, "check", DEBUG="1", DATABASE_URL="postgresql://a@127.0.0.1/b",
                         DB_PREPARE_THRESHOLD="never")
     assert result.returncode != 0 and "DB_PREPARE_THRESHOLD must be an integer" in result.stderr
+
+
+def _development_key(var_dir) -> str:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "agepar.settings", "VAR_DIR": str(var_dir),
+           "DEBUG": "1"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_importing_the_settings_creates_and_writes_nothing(tmp_path):
+    var = tmp_path / "var"
+    first, second = _development_key(var), _development_key(var)
+    assert not var.exists()  # no folder, no development key file
+    assert len(first) >= 50 and first != second  # without the file, a key for that process only
+
+
+def test_the_development_key_is_the_one_make_run_keeps(tmp_path):
+    # deploy/run-dev.sh writes it once, so the web server and the worker agree and sessions survive restarts.
+    (tmp_path / "dev-secret-key").write_text("k" * 20 + "ey-of-this-checkout-" * 3 + "\n")
+    assert _development_key(tmp_path) == "k" * 20 + "ey-of-this-checkout-" * 3
