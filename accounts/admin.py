@@ -19,7 +19,6 @@ from django.utils.html import format_html
 from accounts import services
 from accounts.cpf import CPF_TYPED_MAX, format_cpf, normalize_cpf
 from accounts.models import Session, User
-from accounts.sessions import alive_q
 from agepar.admin_tools import (
     BigTableAdmin,
     ReadOnlyAdminMixin,
@@ -219,9 +218,9 @@ class SessionStatusFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(alive_q(now))
+            return queryset.alive(now)
         if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True).exclude(alive_q(now))
+            return queryset.expired(now)
         if self.value() == "revoked":
             return queryset.filter(revoked_at__isnull=False)
         return queryset

@@ -1,9 +1,10 @@
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.contrib.sessions.base_session import AbstractBaseSession
-from django.db import models
+from django.contrib.sessions.base_session import AbstractBaseSession, BaseSessionManager
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -90,6 +91,39 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.nome.split(" ")[0] if self.nome else self.email
 
 
+class SessionQuerySet(models.QuerySet):
+    """Which sessions are alive, which are dead: the one definition the engine, services and admin use."""
+
+    CLEAR_BATCH = 5000
+
+    def alive(self, now: datetime) -> "SessionQuerySet":
+        """Not revoked, not idle-expired, not past the absolute lifetime (Session.is_alive, in SQL)."""
+        return self.filter(revoked_at__isnull=True, expire_date__gt=now, absolute_expires_at__gt=now)
+
+    def expired(self, now: datetime) -> "SessionQuerySet":
+        """Dead by time (idle or absolute), never revoked."""
+        return self.filter(models.Q(expire_date__lte=now) | models.Q(absolute_expires_at__lte=now),
+                           revoked_at__isnull=True)
+
+    def clear_expired(self, now: datetime) -> tuple[int, int]:
+        """Delete expired rows, and revoked ones older than SESSION_REVOKED_RETENTION (kept that long for
+        the record), in batches. Returns (expired deleted, revoked deleted)."""
+        retention = timedelta(seconds=settings.SESSION_REVOKED_RETENTION)
+        return (self.expired(now)._delete_in_batches(),
+                self.filter(revoked_at__lt=now - retention)._delete_in_batches())
+
+    def _delete_in_batches(self) -> int:
+        total = 0
+        while True:
+            # Short transactions: a cleanup of millions of rows never holds locks for long.
+            with transaction.atomic(using=self.db):
+                pks = list(self.order_by("pk").values_list("pk", flat=True)[:self.CLEAR_BATCH])
+                if not pks:
+                    return total
+                deleted, _ = self.model.objects.using(self.db).filter(pk__in=pks).delete()
+            total += deleted
+
+
 class Session(AbstractBaseSession):
     """A server-side sign-in session (the engine is accounts.sessions.SessionStore).
 
@@ -115,6 +149,9 @@ class Session(AbstractBaseSession):
                                    on_delete=models.SET_NULL, related_name="+")
     revoke_reason = models.CharField("motivo da revogação", max_length=200, blank=True, default="")
 
+    # Django's session manager (encode) with our queryset.
+    objects = BaseSessionManager.from_queryset(SessionQuerySet)()
+
     class Meta:
         verbose_name = "sessão"
         verbose_name_plural = "sessões"
@@ -135,10 +172,12 @@ class Session(AbstractBaseSession):
 
         return SessionStore
 
-    def status_at(self, now) -> str:
+    def is_alive(self, now: datetime) -> bool:
+        """SessionQuerySet.alive for one row already loaded."""
+        return self.revoked_at is None and self.expire_date > now and self.absolute_expires_at > now
+
+    def status_at(self, now: datetime) -> str:
         if self.revoked_at is not None:
             return "revoked"
-        if self.expire_date <= now or self.absolute_expires_at <= now:
-            return "expired"
-        return "active"
+        return "active" if self.is_alive(now) else "expired"
 

@@ -1,9 +1,15 @@
-"""Roles are Django Groups named as in the old portal. Checks always read the current groups."""
+"""Roles are Django Groups named as in the old portal. Checks always read the current groups.
 
-from functools import cache
+`role_names_sql` is the one place that knows how a user's role names are read: the session
+loader puts it in the session query, `role_names` runs it alone (the engine's snapshot, a user
+loaded some other way).
+"""
+
+import json
 
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 ADMIN = "admin"
 ROLES = (
@@ -14,29 +20,49 @@ ROLES = (
 OVERSIGHT = ("admin", "controle", "auditor")
 
 
+# A JSON array rather than a joined string: a group name may contain any separator.
+_JSON_ARRAY_AGG = {"postgresql": "JSONB_AGG", "sqlite": "JSON_GROUP_ARRAY"}
+
+
+def role_names_sql(connection: BaseDatabaseWrapper, user_id: str) -> str:
+    """A scalar subquery: the names of the groups of the user whose id is the SQL expression `user_id`,
+    as a JSON array (NULL when there are none; read it with `parse_role_names`)."""
+    q = connection.ops.quote_name
+    memberships = Group.user_set.through._meta
+    group, member = q(Group._meta.db_table), q(memberships.db_table)
+    return (f"(SELECT {_JSON_ARRAY_AGG[connection.vendor]}({group}.{q(Group._meta.get_field('name').column)}) "  # noqa: S608
+            f"FROM {member} INNER JOIN {group} "
+            f"ON {group}.{q(Group._meta.pk.column)} = {member}.{q(memberships.get_field('group').column)} "
+            f"WHERE {member}.{q(memberships.get_field('user').column)} = {user_id})")
+
+
+def parse_role_names(value: str | None) -> list[str]:
+    return sorted(json.loads(value)) if value is not None else []
+
+
+def role_names(user_id: int) -> list[str]:
+    """The user's current role names, sorted."""
+    connection = connections[router.db_for_read(Group)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {role_names_sql(connection, '%s')}", [user_id])
+        return parse_role_names(cursor.fetchone()[0])
+
+
+def remember_roles(user, names: list[str]) -> None:
+    """Hand `user` role names read moments ago in this request, so that `user_roles` asks no query."""
+    user._agepar_roles = names
+
+
 def user_roles(user) -> list[str]:
-    """The user's current role names, read once per request and cached on the user object (a user
+    """The user's current role names, read once per request and kept on the user object (a user
     loaded with its session already carries them: accounts/session_loader.py)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    cached = getattr(user, "_agepar_roles", None)
-    if cached is None:
-        cached = _role_names(user.pk)
-        user._agepar_roles = cached
-    return cached
-
-
-@cache
-def _roles_sql() -> str:
-    # Compiled once: the ORM spends ~0.5 ms building this join on every request that checks a role.
-    sql, _ = Group.objects.filter(user=0).order_by().values_list("name").query.sql_with_params()
-    return sql
-
-
-def _role_names(user_id) -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(_roles_sql(), [user_id])
-        return sorted(name for (name,) in cursor.fetchall())
+    names = getattr(user, "_agepar_roles", None)
+    if names is None:
+        names = role_names(user.pk)
+        remember_roles(user, names)
+    return names
 
 
 def has_role(user, *roles: str) -> bool:

@@ -1,20 +1,17 @@
 """Writes for accounts and sessions. Each runs in one transaction with its audit event."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts import lockout
 from accounts.models import Session, User
-from accounts.roles import has_role
+from accounts.roles import has_role, remember_roles
 from agepar.errors import AppError, Forbidden, InvalidInput, Throttled
 from audits.services import record
 
@@ -25,7 +22,6 @@ REASON_USER_DEACTIVATED = "usuário desativado"
 REASON_BY_OWNER = "revogada pelo titular"
 REASON_BY_ADMIN = "revogada pela administração"
 REASON_PASSWORD_SET_BY_STAFF = "senha definida pela administração"  # noqa: S105 (a revoke reason)
-CLEANUP_BATCH = 5000
 
 
 # --- sign in / out ------------------------------------------------------------------------------
@@ -56,6 +52,8 @@ def user_login(*, request, identifier: str, password: str, remember_me: bool = F
         # Rotates the session key (a fixated cookie is useless) and binds the new row to the user.
         auth.login(request, user)
         request.session.save()
+        # The row's roles snapshot was read just now: the answer lists it without asking again.
+        remember_roles(user, request.session.row.roles)
         record("auth.login", actor=user, request=request, kind="auth", target=user,
                details={**attempt, "remember_me": bool(remember_me)})
     return user
@@ -313,20 +311,4 @@ def sessions_clear_expired(*, now=None) -> tuple[int, int]:
 
     Returns (expired deleted, revoked deleted).
     """
-    now = now or timezone.now()
-    expired = Session.objects.filter(Q(expire_date__lte=now) | Q(absolute_expires_at__lte=now),
-                                     revoked_at__isnull=True)
-    old_revoked = Session.objects.filter(revoked_at__lt=now - timedelta(seconds=settings.SESSION_REVOKED_RETENTION))
-    return _delete_in_batches(expired), _delete_in_batches(old_revoked)
-
-
-def _delete_in_batches(queryset) -> int:
-    total = 0
-    while True:
-        # Short transactions: a cleanup of millions of rows never holds locks for long.
-        with transaction.atomic():
-            pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:CLEANUP_BATCH])
-            if not pks:
-                return total
-            deleted, _ = Session.objects.filter(pk__in=pks).delete()
-        total += deleted
+    return Session.objects.clear_expired(now or timezone.now())

@@ -21,10 +21,10 @@ from django.contrib import auth
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBSessionStore
 from django.db import IntegrityError, router, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from accounts.session_loader import load_alive
+from accounts.roles import role_names
+from accounts.session_loader import load_session
 
 # Reasons written to `revoke_reason` by the system (staff type their own in the admin).
 REASON_KEY_ROTATED = "chave trocada"
@@ -36,13 +36,14 @@ def hash_key(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def alive_q(now) -> Q:
-    return Q(revoked_at__isnull=True, expire_date__gt=now, absolute_expires_at__gt=now)
-
-
 def _user_id(data: dict):
     value = data.get(auth.SESSION_KEY)
     return int(value) if value not in (None, "") else None
+
+
+def _roles_of(user_id) -> list[str]:
+    """The roles snapshot of a row bound to `user_id`."""
+    return role_names(user_id) if user_id else []
 
 
 class SessionStore(DBSessionStore):
@@ -90,14 +91,10 @@ class SessionStore(DBSessionStore):
         return settings.SESSION_ABSOLUTE_LIFETIME
 
     # --- loading --------------------------------------------------------------------------------
-    def _alive_rows(self, now):
-        return self.model.objects.select_related("user").filter(alive_q(now))
-
     def _get_session_from_db(self):
         now = timezone.now()
-        # The same query as _alive_rows, compiled once per process (accounts/session_loader.py).
-        row = load_alive(self.model, hash_key(self.session_key), now, using=router.db_for_read(self.model))
-        if row is None:
+        row = load_session(self.model, hash_key(self.session_key), using=router.db_for_read(self.model))
+        if row is None or not row.is_alive(now):
             self._session_key = None
             self._row = None
             return None
@@ -106,16 +103,8 @@ class SessionStore(DBSessionStore):
         return row
 
     async def _aget_session_from_db(self):
-        now = timezone.now()
-        try:
-            row = await self._alive_rows(now).aget(key_hash=hash_key(self.session_key))
-        except self.model.DoesNotExist:
-            self._session_key = None
-            self._row = None
-            return None
-        self._row = row
-        await sync_to_async(self._touch)(row, now)
-        return row
+        # The same query as the sync path: the row, its user and the user's roles.
+        return await sync_to_async(self._get_session_from_db)()
 
     def _touch(self, row, now):
         if now - row.last_seen_at < timedelta(seconds=settings.SESSION_TOUCH_INTERVAL):
@@ -129,11 +118,10 @@ class SessionStore(DBSessionStore):
 
     def exists(self, session_key):
         # Only asked when picking a fresh key; the unique index settles any collision anyway.
-        return self.model.objects.filter(key_hash=hash_key(session_key)).filter(alive_q(timezone.now())).exists()
+        return self.model.objects.filter(key_hash=hash_key(session_key)).alive(timezone.now()).exists()
 
     async def aexists(self, session_key):
-        return await self.model.objects.filter(key_hash=hash_key(session_key)).filter(
-            alive_q(timezone.now())).aexists()
+        return await self.model.objects.filter(key_hash=hash_key(session_key)).alive(timezone.now()).aexists()
 
     # --- creating and saving --------------------------------------------------------------------
     def _absolute_expiry(self, now):
@@ -159,23 +147,12 @@ class SessionStore(DBSessionStore):
             expire_date=min(now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT), absolute),
         )
 
-    def _roles_of(self, user_id):
-        from django.contrib.auth.models import Group
-
-        return sorted(Group.objects.filter(user=user_id).values_list("name", flat=True)) if user_id else []
-
-    async def _aroles_of(self, user_id):
-        from django.contrib.auth.models import Group
-
-        if not user_id:
-            return []
-        return sorted([name async for name in Group.objects.filter(user=user_id).values_list("name", flat=True)])
-
     def create_model_instance(self, data):
-        return self._new_row(self._get_or_create_session_key(), data, self._roles_of(_user_id(data)))
+        return self._new_row(self._get_or_create_session_key(), data, _roles_of(_user_id(data)))
 
     async def acreate_model_instance(self, data):
-        return self._new_row(await self._aget_or_create_session_key(), data, await self._aroles_of(_user_id(data)))
+        return self._new_row(await self._aget_or_create_session_key(), data,
+                             await sync_to_async(_roles_of)(_user_id(data)))
 
     def _insert(self, obj):
         using = router.db_for_write(self.model, instance=obj)
@@ -206,10 +183,9 @@ class SessionStore(DBSessionStore):
         if must_create:
             return self._insert(self.create_model_instance(data))
         needs_roles = self._row is None or self._row.user_id != _user_id(data)
-        fields = self._update_fields(data, self._roles_of(_user_id(data)) if needs_roles else None)
+        fields = self._update_fields(data, _roles_of(_user_id(data)) if needs_roles else None)
         # A session revoked or expired while this request ran must not be written back to life.
-        if not self.model.objects.filter(key_hash=hash_key(self.session_key)).filter(
-                alive_q(timezone.now())).update(**fields):
+        if not self.model.objects.filter(key_hash=hash_key(self.session_key)).alive(timezone.now()).update(**fields):
             raise UpdateError
         self._apply(fields)
 
@@ -221,10 +197,10 @@ class SessionStore(DBSessionStore):
             obj = await self.acreate_model_instance(data)
             return await sync_to_async(self._insert)(obj)
         needs_roles = self._row is None or self._row.user_id != _user_id(data)
-        roles = await self._aroles_of(_user_id(data)) if needs_roles else None
+        roles = await sync_to_async(_roles_of)(_user_id(data)) if needs_roles else None
         fields = self._update_fields(data, roles)
-        if not await self.model.objects.filter(key_hash=hash_key(self.session_key)).filter(
-                alive_q(timezone.now())).aupdate(**fields):
+        if not await self.model.objects.filter(key_hash=hash_key(self.session_key)).alive(
+                timezone.now()).aupdate(**fields):
             raise UpdateError
         self._apply(fields)
 
@@ -278,9 +254,7 @@ class SessionStore(DBSessionStore):
 
     @classmethod
     def clear_expired(cls):
-        from accounts.services import sessions_clear_expired
-
-        sessions_clear_expired()
+        cls.get_model_class().objects.clear_expired(timezone.now())
 
     @classmethod
     async def aclear_expired(cls):

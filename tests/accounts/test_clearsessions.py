@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, SessionQuerySet
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_expired_sessions_are_removed_and_revoked_ones_kept_for_the_retention(se
 
 
 def test_it_works_in_batches(settings, monkeypatch):
-    monkeypatch.setattr("accounts.services.CLEANUP_BATCH", 2)
+    monkeypatch.setattr(SessionQuerySet, "CLEAR_BATCH", 2)
     for i in range(5):
         _session(f"old-{i}", idle_in=-timedelta(minutes=1))
     _session("live")

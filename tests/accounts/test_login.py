@@ -3,6 +3,8 @@
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Session
 from accounts.sessions import hash_key
@@ -38,6 +40,18 @@ def test_login_me_logout_and_the_old_cookie_is_dead(owner):
     assert row.revoked_at is not None and row.revoke_reason == "logout" and row.revoked_by == owner
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "status", "session_public_id"))
     assert actions == [("auth.login", "success", row.public_id), ("auth.logout", "success", row.public_id)]
+
+
+def test_signing_in_reads_the_roles_once(owner):
+    # The session row's roles snapshot and the answer's `roles` are the same read.
+    owner.groups.add(Group.objects.get_or_create(name="compras")[0], Group.objects.get_or_create(name="rh")[0])
+    client = make_client()
+    with CaptureQueriesContext(connection) as queries:
+        response = api_login(client, owner.email)
+    assert response.json()["user"]["roles"] == ["compras", "rh"]
+    assert Session.objects.get().roles == ["compras", "rh"]
+    role_reads = [q["sql"] for q in queries.captured_queries if "auth_group" in q["sql"]]
+    assert len(role_reads) == 1, role_reads
 
 
 @pytest.mark.parametrize("identifier", ["529.982.247-25", "52998224725", " 529982247-25 ", "PESSOA-X@Agepar.GO.gov.br"])

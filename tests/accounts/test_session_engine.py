@@ -1,5 +1,6 @@
 """The session engine: idle timeout, absolute lifetime, few writes, async API, cookie flags."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,10 @@ from django.contrib import auth
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Session
+from accounts.roles import user_roles
 from accounts.sessions import SessionStore
 from tests.accounts.conftest import api_login, moved_clock
 from tests.conftest import make_client
@@ -112,6 +115,22 @@ def test_the_async_session_api_stores_user_ip_and_user_agent(owner):
     assert Session.objects.get(public_id=second).user == owner
 
 
+def test_the_async_path_loads_session_user_and_roles_in_one_query(owner, signed_in):
+    owner.groups.create(name="ferias")
+    key = signed_in(owner).cookies[settings.SESSION_COOKIE_NAME].value
+
+    async def load():
+        store = SessionStore(key)
+        assert await store.aget(auth.SESSION_KEY) == str(owner.pk)
+        return store
+
+    with CaptureQueriesContext(connection) as queries:
+        store = async_to_sync(load)()
+        user = store.bound_user()
+        assert (user, user_roles(user)) == (owner, ["ferias"])
+    assert len(queries.captured_queries) == 1, [q["sql"] for q in queries.captured_queries]
+
+
 def test_a_store_without_request_information_still_works(owner):
     # The test client's force_login builds a store with no request: no IP, no user agent.
     client = make_client(owner)
@@ -168,3 +187,18 @@ def test_roles_come_with_the_session_and_are_current_on_every_request(owner, sig
     assert len(queries.captured_queries) == 1
     owner.groups.clear()
     assert client.get("/api/me").json()["roles"] == []
+
+
+def test_a_loaded_row_is_alive_exactly_when_the_queryset_says_so(owner):
+    # The loader judges a row it fetched by key (Session.is_alive); filters use SessionQuerySet.alive.
+    now = timezone.now()
+    second = timedelta(seconds=1)
+    for n, (revoked, idle, absolute) in enumerate(itertools.product(
+            (None, now - second), (now - second, now, now + second), (now - second, now, now + second))):
+        Session.objects.create(key_hash=f"{n:064d}", session_data="", user=owner, revoked_at=revoked,
+                               expire_date=idle, absolute_expires_at=absolute)
+    rows = list(Session.objects.all())
+    alive = set(Session.objects.alive(now).values_list("pk", flat=True))
+    assert alive == {row.pk for row in rows if row.is_alive(now)} and len(alive) == 1
+    expired = set(Session.objects.expired(now).values_list("pk", flat=True))
+    assert expired == {row.pk for row in rows if row.status_at(now) == "expired"} and len(expired) == 8
