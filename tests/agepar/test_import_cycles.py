@@ -81,11 +81,6 @@ def test_the_walker_sees_a_cycle_through_a_late_import():
     assert "accounts.models" in _imports(path, "accounts.sessions")  # imported inside get_model_class
 
 
-@pytest.mark.parametrize("app", [
-    "accounts", "audits", "fileshare", "agepar",
-    pytest.param("submissions", marks=pytest.mark.xfail(strict=True, reason=(
-        "submissions.services enqueues submissions.tasks, whose task runs the services; "
-        "remove this mark when that loop is gone"))),
-])
+@pytest.mark.parametrize("app", ["accounts", "audits", "fileshare", "submissions", "agepar"])
 def test_no_import_cycle_inside_an_app(app):
     assert [c for c in cycles(import_graph(app)) if c not in ALLOWED] == []
