@@ -116,7 +116,7 @@ def test_the_async_session_api_stores_user_ip_and_user_agent(owner):
 
 
 def test_the_async_path_loads_session_user_and_roles_in_one_query(owner, signed_in):
-    owner.groups.create(name="ferias")
+    owner.groups.add(Group.objects.get_or_create(name="ferias")[0])
     key = signed_in(owner).cookies[settings.SESSION_COOKIE_NAME].value
 
     async def load():

@@ -51,9 +51,6 @@ def test_services_and_selectors_know_nothing_of_the_http_framework(layer):
 # Django's documented pair: the session model names its engine (get_session_store_class) and the
 # engine its model (get_model_class).
 ALLOWED_CYCLES = [{"accounts.models", "accounts.sessions"}]
-# TEMPORARY: the accounts circle (models, services, sessions, session_loader, ...) is being taken
-# apart by issue 17 item 4 (SessionQuerySet, one role reader); drop this once that has landed.
-PENDING_APP = "accounts"
 
 
 def _import_graph() -> dict[str, set[str]]:
@@ -111,6 +108,4 @@ def test_imports_inside_functions_count():
 
 
 def test_no_import_cycle_within_an_app_but_the_session_model_and_engine():
-    unexpected = [cycle for cycle in cycles(_import_graph()) if cycle not in ALLOWED_CYCLES
-                  and {name.partition(".")[0] for name in cycle} != {PENDING_APP}]
-    assert unexpected == []
+    assert [cycle for cycle in cycles(_import_graph()) if cycle not in ALLOWED_CYCLES] == []
