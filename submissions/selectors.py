@@ -80,8 +80,9 @@ class QueueState:
 def queue_state() -> QueueState:
     """What /api/health and /metrics say about the queue: two small aggregates (the queued index is partial)."""
     now = timezone.now()
-    queued = Submission.objects.filter(status=Submission.Status.QUEUED).aggregate(depth=Count("id"),
-                                                                                 oldest=Min("updated_at"))
+    # A withdrawn queued row is never run: no worker is waited for.
+    queued = Submission.objects.filter(status=Submission.Status.QUEUED, deleted_at__isnull=True).aggregate(
+        depth=Count("id"), oldest=Min("updated_at"))
     seen = WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
     return QueueState(depth=queued["depth"],
                       oldest_age_seconds=(now - queued["oldest"]).total_seconds() if queued["oldest"] else None,

@@ -89,6 +89,8 @@ def test_worker_fails_only_while_work_waits_and_no_worker_beats(anon_client, own
     idle = anon_client.get("/api/health").json()["checks"]["worker"]
     assert idle == {"ok": True, "queued": 0, "oldest_queued_seconds": None, "last_heartbeat_seconds": None}
 
+    make_submission(owner, deleted_at=timezone.now())  # withdrawn: never run, so waits for no worker
+    assert anon_client.get("/api/health").status_code == 200
     waiting = make_submission(owner)
     Submission.objects.filter(pk=waiting.pk).update(updated_at=timezone.now() - timedelta(seconds=90))
     make_submission(owner)

@@ -3,6 +3,7 @@
 import contextlib
 import subprocess
 import sys
+import threading
 import time
 
 from django.utils import timezone
@@ -30,6 +31,27 @@ def make_submission(actor, *, kind="form2json", status="queued", payload=None, *
         defaults["error"] = "falhou"
     defaults.update(fields)
     return Submission.objects.create(kind=kind, actor=actor, status=status, **defaults)
+
+
+def at_once(clients, request) -> list:
+    """`request(client)` for every client, each on its own thread, all released together; their results."""
+    from django.db import connection
+
+    barrier, outcomes = threading.Barrier(len(clients)), []
+
+    def send(client):
+        try:
+            barrier.wait()
+            outcomes.append(request(client))
+        finally:
+            connection.close()  # the thread's own connection
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.1, what: str = "condition"):

@@ -1,7 +1,6 @@
 """POST /api/submissions: validation, roles, idempotency. Must-show 2, 3 (create), 6 (Idempotency-Key)."""
 
 import json
-import threading
 
 import pytest
 from django.db import connection
@@ -10,6 +9,7 @@ from audits.models import AuditEvent
 from submissions.models import Submission
 from tests.conftest import make_client
 from tests.factories import UserFactory
+from tests.submissions.helpers import at_once
 
 URL = "/api/submissions"
 
@@ -190,21 +190,7 @@ def test_concurrent_duplicates_with_one_key_make_one_submission_and_no_500(form)
         pytest.skip("concurrency test: PostgreSQL")
     user = UserFactory(roles=["automations.form2json"])
     clients = [make_client(user) for _ in range(8)]
-    barrier = threading.Barrier(len(clients))
-    statuses = []
-
-    def send(client):
-        try:
-            barrier.wait()
-            response = post(client, {"kind": "form2json", "payload": form}, HTTP_IDEMPOTENCY_KEY="same")
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = at_once(clients, lambda client: post(client, {"kind": "form2json", "payload": form},
+                                                    HTTP_IDEMPOTENCY_KEY="same").status_code)
     assert sorted(statuses) == [200] * 7 + [201]
     assert Submission.objects.filter(actor=user).count() == 1

@@ -6,12 +6,10 @@ import io
 import os
 import shutil
 import subprocess
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from django.db import connection
 from docx import Document
 
 from audits.models import AuditEvent
@@ -21,7 +19,7 @@ from submissions.models import Submission, SubmissionFile
 from tests.conftest import make_client
 from tests.factories import UserFactory
 from tests.fileshare.test_s3 import bucket, s3_endpoint, s3_env, s3_storage  # noqa: F401 (fixtures)
-from tests.submissions.helpers import db_worker, make_submission, wait_for
+from tests.submissions.helpers import at_once, db_worker, make_submission, wait_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DFD = {
@@ -153,20 +151,7 @@ def test_other_kinds_may_repeat_any_value(buyer, owner):
 def test_ten_dfds_with_one_protocolo_sent_at_once_make_one_submission(settings):
     settings.TASKS = DB_TASKS
     clients = [make_client(UserFactory(roles=["compras"])) for _ in range(10)]
-    barrier, statuses = threading.Barrier(10), []
-
-    def send(client):
-        try:
-            barrier.wait()
-            statuses.append(create(client, dfd_payload()).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(clients, lambda client: create(client, dfd_payload()).status_code)
     assert sorted(statuses) == [201] + [409] * 9
     assert Submission.objects.filter(kind="dfd").count() == 1
     assert AuditEvent.objects.filter(action="submission.created", status="failure").count() == 9

@@ -152,14 +152,15 @@ def test_a_run_past_its_timeout_ends_in_error_and_the_worker_takes_the_next(tmp_
     stuck = services.submission_create(actor=actor, kind="test-outcome",
                                        payload={"mode": "sleep", "seconds": 300}).submission
     following = services.submission_create(actor=actor, kind="test-outcome", payload={"mode": "one_file"}).submission
-    worker_env = {"SUBMISSIONS_EXTRA_AUTOMATIONS": OUTCOME, "SUBMISSIONS_TIMEOUT": "6",
-                  "SUBMISSIONS_LEASE_SECONDS": "1"}
+    # A lease much shorter than the timeout, renewed every second: the run outlives several leases.
+    worker_env = {"SUBMISSIONS_EXTRA_AUTOMATIONS": OUTCOME, "SUBMISSIONS_TIMEOUT": "15",
+                  "SUBMISSIONS_LEASE_SECONDS": "3"}
 
     with db_worker(tmp_path, **worker_env) as worker:
         wait_for(lambda: Submission.objects.get(pk=stuck.pk).status == "running", timeout=60,
                  what=f"the stuck run to start ({worker.log_path})")
-        # Past its 1 s lease, well before its 6 s timeout: the waiting thread keeps renewing it.
-        time.sleep(2)
+        # Past its 3 s lease, before its 15 s timeout: the waiting thread keeps renewing it.
+        time.sleep(5)
         assert services.submissions_requeue_stale() == {"requeued": 0, "failed": 0}
         assert Submission.objects.get(pk=stuck.pk).status == "running"
         wait_for(lambda: Submission.objects.get(pk=following.pk).status == "done", timeout=60,
@@ -167,8 +168,8 @@ def test_a_run_past_its_timeout_ends_in_error_and_the_worker_takes_the_next(tmp_
         assert worker.poll() is None  # the same worker, still serving
 
     stuck_row, following_row = Submission.objects.get(pk=stuck.pk), Submission.objects.get(pk=following.pk)
-    assert (stuck_row.status, stuck_row.error) == ("error", "Tempo esgotado: a automação passou do limite de 6 s.")
+    assert (stuck_row.status, stuck_row.error) == ("error", "Tempo esgotado: a automação passou do limite de 15 s.")
     assert stuck_row.finished_at <= following_row.started_at
     event = AuditEvent.objects.get(action="submission.failed", target_id=str(stuck.pk))
     assert event.details["reason"] == "timeout"
-    assert "passed its 6 s timeout; run abandoned" in worker.log_path.read_text()
+    assert "passed its 15 s timeout; run abandoned" in worker.log_path.read_text()
