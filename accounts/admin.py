@@ -1,4 +1,5 @@
 import ipaddress
+import uuid
 from contextvars import ContextVar
 
 from django import forms
@@ -255,7 +256,7 @@ class SessionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_filter = (SessionStatusFilter, SessionUserFilter)
     list_select_related = ("user",)
     search_fields = ("user__email", "user__cpf", "ip")  # see get_search_results
-    search_help_text = "E-mail ou CPF do usuário (início), ou IP exato."
+    search_help_text = "E-mail ou CPF do usuário (início), IP exato ou o identificador da sessão."
     ordering = ("-id",)
     fields = ("public_id", "user", "ip", "user_agent", "roles", "created_at", "last_seen_at", "expire_date",
               "absolute_expires_at", "revoked_at", "revoked_by", "revoke_reason")
@@ -274,6 +275,10 @@ class SessionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
             return queryset, False
         try:
             return queryset.filter(ip=str(ipaddress.ip_address(term))), False
+        except ValueError:
+            pass
+        try:  # the public id an audit event links to
+            return queryset.filter(public_id=uuid.UUID(term)), False
         except ValueError:
             pass
         digits = normalize_cpf(term)

@@ -6,9 +6,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, pretty_json
+from agepar.admin_tools import BigTableAdmin, CsvExportMixin, ReadOnlyAdminMixin, pretty_json, status_badge
 from audits.actions import ACTIONS, KINDS
+from audits.api import CSV_HEADER
 from audits.models import AuditEvent
+from audits.selectors import export_rows
 
 
 def _admin_link(viewname: str, args, text) -> str:
@@ -53,6 +55,21 @@ class StatusFilter(_ValueFilter):
         return list(self.vocabulary.items())
 
 
+class TargetFilter(admin.SimpleListFilter):
+    """The events about one record (`alvo=submissions.submission:42`), from the links on its admin page."""
+
+    title = "alvo"
+    parameter_name = "alvo"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return ((value, value.replace(":", " #", 1)),) if value and ":" in value else ()
+
+    def queryset(self, request, queryset):
+        target_type, _, target_id = (self.value() or "").partition(":")
+        return queryset.filter(target_type=target_type, target_id=target_id) if target_id else queryset
+
+
 class PeriodFilter(admin.SimpleListFilter):
     title = "período"
     parameter_name = "period"
@@ -70,10 +87,10 @@ class PeriodFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
-    list_display = ("id", "at", "action", "status", "kind", "actor_link", "target_link", "ip")
+class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
+    list_display = ("id", "at", "acao", "resultado", "kind", "actor_link", "target_link", "ip")
     list_display_links = ("id", "at")
-    list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter)
+    list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter, TargetFilter)
     # Prefix and exact matches only: both use an index; "contains" would scan millions of rows.
     search_fields = ("actor_label__startswith", "target_id__exact")
     search_help_text = "Início do e-mail/CPF do autor, ou o id exato do alvo."
@@ -83,6 +100,22 @@ class AuditEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     fields = ("id", "at", "action", "status", "kind", "actor_link", "actor_label", "target_type", "target_link",
               "session_link", "ip", "user_agent", "request_id", "details_pretty")
     readonly_fields = fields
+
+    csv_name = "auditoria"
+    csv_header = CSV_HEADER
+
+    def csv_rows(self, queryset):
+        return export_rows(queryset)  # the API's export (GET /api/audits/export), on the admin's filters
+
+    @admin.display(description="ação", ordering="action")
+    def acao(self, obj):
+        # The label up to its explanation: "Login (sucesso ou falha; ...)" reads "Login".
+        label = ACTIONS.get(obj.action)
+        return format_html('<span title="{}">{}</span>', obj.action, label.split(" (")[0]) if label else obj.action
+
+    @admin.display(description="resultado", ordering="status")
+    def resultado(self, obj):
+        return status_badge(obj.status, obj.get_status_display())
 
     @admin.display(description="autor")
     def actor_link(self, obj):

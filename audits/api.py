@@ -1,9 +1,4 @@
-import csv
-import io
-import json
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.permissions import HasRole
 from accounts.roles import OVERSIGHT
 from agepar.api import CursorPagination, ErrorSerializer
+from agepar.csv_export import csv_download
 from agepar.errors import NotFound
 from agepar.representation import text_or_none
 from audits import selectors
@@ -102,40 +98,8 @@ class _JsonErrors(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-# Cells starting with these are run as formulas by spreadsheets; actor labels and targets can
-# come from untrusted input (the identifier typed at a failed login), so they are neutralised.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FLUSH_AT = 64 * 1024
 CSV_HEADER = ("id", "at", "action", "status", "kind", "actor_id", "actor_label", "target_type", "target_id",
               "session_id", "ip", "user_agent", "details")
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    elif hasattr(value, "isoformat"):
-        value = value.isoformat()
-    else:
-        value = str(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def csv_chunks(rows):
-    """Encoded CSV in chunks of about 64 KiB: the BOM and header first, then one line per row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    # The BOM makes Excel (what most auditors open this with) read the file as UTF-8.
-    buffer.write("\ufeff")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-        if buffer.tell() >= _FLUSH_AT:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
 
 
 class AuditEventExportApi(APIView):
@@ -159,12 +123,7 @@ class AuditEventExportApi(APIView):
         operation_id="audits_export_csv",
     )
     def get(self, request):
-        rows = selectors.audit_event_export_rows(**_filters(request))
-        response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv; charset=utf-8")
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="auditoria-{stamp}.csv"'
-        patch_cache_control(response, private=True, no_store=True)
-        return response
+        return csv_download(selectors.audit_event_export_rows(**_filters(request)), CSV_HEADER, "auditoria")
 
 
 class AuditSealSerializer(serializers.Serializer):

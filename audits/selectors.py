@@ -58,7 +58,12 @@ def audit_event_list(**filters) -> QuerySet:
 
 def audit_event_export_rows(*, chunk_size: int = 2000, **filters) -> Iterator[tuple]:
     """Tuples in COLUMNS order, `chunk_size` rows per query (keyset batches: no server-side cursor)."""
-    rows = audit_events_filtered(**filters).using(lag_tolerant()).order_by(*NEWEST_FIRST).values_list(*COLUMNS)
+    return export_rows(audit_events_filtered(**filters).using(lag_tolerant()), chunk_size=chunk_size)
+
+
+def export_rows(events: QuerySet[AuditEvent], *, chunk_size: int = 2000) -> Iterator[tuple]:
+    """`events` (any filter: the API's, the admin changelist's) newest first, as export tuples."""
+    rows = events.order_by(*NEWEST_FIRST).values_list(*COLUMNS)
     return keyset_rows(rows, size=chunk_size, position=lambda row: (row[1], row[0]))  # (at, id)
 
 

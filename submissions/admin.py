@@ -6,7 +6,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check, pretty_json
+from accounts.cpf import format_cpf
+from agepar.admin_tools import (
+    BigTableAdmin,
+    CsvExportMixin,
+    ReadOnlyAdminMixin,
+    audit_trail_url,
+    confirm_with_reason,
+    duration,
+    permission_check,
+    pretty_json,
+    status_badge,
+)
+from agepar.api import keyset_rows
 from submissions import automations, selectors, services
 from submissions.models import Submission, TaskRun
 
@@ -53,8 +65,8 @@ class LeaseFilter(admin.SimpleListFilter):
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
-    list_display = ("id", "kind", "status", "actor", "actor_cpf", "attempts", "created_at", "finished_at")
+class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
+    list_display = ("id", "automacao", "situacao", "actor", "cpf", "attempts", "created_at", "duracao")
     list_filter = (KindFilter, "status", WithdrawnFilter, LeaseFilter, ("created_at", DateFieldListFilter),
                    ("finished_at", DateFieldListFilter))
     list_select_related = ("actor",)
@@ -69,6 +81,40 @@ class SubmissionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
               "deleted_at", "deleted_by")
     readonly_fields = fields
     actions = ("retry_selected", "mark_as_error")
+    change_form_template = "admin/submissions/submission/change_form.html"
+    csv_name = "submissoes"
+    csv_header = ("id", "kind", "status", "actor_id", "actor_email", "actor_cpf", "attempts", "created_at",
+                  "started_at", "finished_at", "error")
+
+    def csv_rows(self, queryset):
+        rows = queryset.order_by(*selectors.NEWEST_FIRST).values_list(*self.csv_header)
+        return keyset_rows(rows, size=2000, position=lambda row: (row[7], row[0]))  # (created_at, id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The workflow buttons of the page (templates/admin/submissions/submission/change_form.html).
+        extra_context = {**(extra_context or {}), "can_retry": self.has_retry_permission(request),
+                         "can_fail": self.has_fail_permission(request),
+                         "events_url": audit_trail_url("submissions.submission", object_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="automação", ordering="kind")
+    def automacao(self, obj):
+        automation = automations.all_automations().get(obj.kind)
+        return automation.title if automation else obj.kind
+
+    @admin.display(description="situação", ordering="status")
+    def situacao(self, obj):
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="CPF", ordering="actor_cpf")
+    def cpf(self, obj):
+        return format_cpf(obj.actor_cpf) if obj.actor_cpf else "—"
+
+    @admin.display(description="duração")
+    def duracao(self, obj):
+        if obj.started_at is None or obj.finished_at is None:
+            return "—"
+        return duration(obj.finished_at - obj.started_at)
 
     @admin.display(description="dados enviados")
     def payload_pretty(self, obj):

@@ -21,8 +21,8 @@ def test_audits_are_read_only_and_filter_by_action(page, staff, owner):
 
     page.locator("#changelist-filter").get_by_role("link", name="submission.created — Execução criada").click()
     page.wait_for_url("**action=submission.created**")
-    shown = page.locator("#result_list tbody td.field-action").all_inner_texts()
-    assert shown == ["submission.created", "submission.created"]
+    shown = page.locator("#result_list tbody td.field-acao").all_inner_texts()
+    assert shown == ["Execução criada", "Execução criada"]
     screenshot(page, "admin-auditoria-filtro-acao")
 
     page.locator("#result_list tbody tr").last.locator("th a").first.click()  # the older one, with details

@@ -1,0 +1,78 @@
+"""The screens staff work with: labels and links between records, workflow buttons, CSV of the filtered lists."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from audits.models import AuditEvent
+from audits.services import record
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_a_submission_page_has_its_buttons_its_trail_and_a_formatted_list_row(controle, owner, submission_of):
+    failed = submission_of(owner, status="error")
+    record("submission.failed", status="failure", actor=owner, kind="form2json", target=failed)
+    record("submission.failed", status="failure", actor=owner, kind="form2json", target=("submissions.submission", 0))
+    client = signed_in(controle)
+    html = client.get(f"/admin/submissions/submission/{failed.pk}/change/").content.decode()
+    assert 'value="retry_selected"' in html and 'value="mark_as_error"' not in html
+    trail = f"/admin/audits/auditevent/?alvo=submissions.submission%3A{failed.pk}"
+    assert f'href="{trail}"' in html
+    events = client.get(trail).context["cl"].result_list
+    assert [event.target_id for event in events] == [str(failed.pk)]
+    # The button leads to the confirmation page (a reason is asked, then recorded).
+    asked = client.post("/admin/submissions/submission/", {"action": "retry_selected", "index": "0",
+                                                          "_selected_action": [str(failed.pk)]})
+    assert 'name="confirm"' in asked.content.decode()
+    listed = client.get("/admin/submissions/submission/").content.decode()
+    assert "529.982.247-25" in listed and 'class="status status-error"' in listed
+
+
+def test_an_audit_event_links_its_session_and_the_session_search_finds_public_ids(staff, owner, session_of):
+    session = session_of(owner)
+    event = AuditEvent.objects.create(action="auth.login", actor=owner, actor_label=owner.email, kind="auth",
+                                      session_public_id=session.public_id)
+    client = signed_in(staff)
+    html = client.get(f"/admin/audits/auditevent/{event.pk}/change/").content.decode()
+    assert f'/admin/accounts/session/?q={session.public_id}' in html
+    found = client.get("/admin/accounts/session/", {"q": str(session.public_id)}).context["cl"].result_list
+    assert list(found) == [session]
+    listed = client.get("/admin/audits/auditevent/").content.decode()
+    assert 'title="auth.login">Login</span>' in listed
+
+
+def test_the_filtered_changelists_export_as_csv(auditor, owner, other_user, submission_of):
+    record("auth.login", actor=owner, kind="auth")
+    record("auth.login", status="failure", actor_label="=cmd|' /C calc'!A0", kind="auth")
+    record("fileshare.uploaded", actor=other_user, kind="fileshare")
+    client = signed_in(auditor)
+    rows = csv_rows(client.get("/admin/audits/auditevent/exportar.csv", {"kind": "auth"}))
+    assert rows[0][:3] == ["id", "at", "action"] and len(rows) == 3
+    assert {row[2] for row in rows[1:]} == {"auth.login"}
+    assert "'=cmd|' /C calc'!A0" in {row[6] for row in rows[1:]}  # formulas neutralised, as the API's
+    submission_of(owner, status="error")
+    submission_of(other_user)
+    rows = csv_rows(client.get("/admin/submissions/submission/exportar.csv", {"status__exact": "error"}))
+    assert len(rows) == 2 and rows[1][2] == "error" and rows[1][4] == owner.email
+    assert 'href="exportar.csv?kind=auth"' in client.get("/admin/audits/auditevent/?kind=auth").content.decode()
+
+
+def test_who_may_not_see_a_list_cannot_export_it(plain_staff, controle):
+    assert signed_in(plain_staff).get("/admin/audits/auditevent/exportar.csv").status_code == 403
+    assert signed_in(controle).get("/admin/submissions/submission/exportar.csv").status_code == 200
+    assert Client().get("/admin/audits/auditevent/exportar.csv").status_code == 302  # sign in first
