@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from agepar.request_info import client_ip, user_agent
+from audits import partitions
 from audits.models import AuditEvent
 from audits.selectors import prunable_through
 
@@ -99,6 +101,7 @@ class PruneResult:
     deleted: int
     batches: int
     event: AuditEvent | None
+    months_dropped: int = 0
 
 
 @contextmanager
@@ -144,17 +147,22 @@ def audit_events_prune(
     batch_size: int = 5000,
     dry_run: bool = False,
     on_batch: Callable[[int, int, int, int], None] | None = None,
+    on_month: Callable[[str, int, float], None] | None = None,
 ) -> PruneResult:
     """Delete events older than `older_than`: the only sanctioned deletion of the audit trail.
 
-    Deletes by id ranges of `batch_size`, one short transaction per batch (locks stay short and
-    an interrupted run keeps what it did). Each batch commits together with its own
+    On a partitioned trail (PostgreSQL, audits/partitions.py) every month entirely older than the
+    cut-off goes first, detached and dropped whole, each in its own transaction with its own
+    `audit.pruned` event (partition, month, count). What is left, the older part of the boundary
+    month, is deleted by id ranges of `batch_size`, one short transaction per batch (locks stay
+    short and an interrupted run keeps what it did). Each batch commits together with its own
     `audit.pruned` event (cut-off, id range, count), so no deletion is ever unrecorded; a run
     that finds nothing still leaves one event saying so. `on_batch(first_id, last_id, deleted,
-    total_deleted)` reports progress.
+    total_deleted)` reports progress; `on_month(partition, deleted, seconds)` each month dropped.
 
     Once the trail is sealed, only whole seals' events go (`prunable_through`), so that every
-    seal either verifies in full or has no event left; events not sealed yet wait for their seal.
+    seal either verifies in full or has no event left; events not sealed yet wait for their seal,
+    and a month holding any of them is not dropped (seals never span two months).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -167,16 +175,38 @@ def audit_events_prune(
     matched = old.count()
     if dry_run:
         return PruneResult(cutoff, matched, 0, 0, None)
-    bounds = old.aggregate(low=Min("id"), high=Max("id"))
-    low, high = bounds["low"], bounds["high"]
-    db_cutoff = connection.ops.adapt_datetimefield_value(cutoff)
-    deleted = batches = 0
+    deleted = batches = months_dropped = 0
     event = None
 
     def pruned(**details):
         # Newer than the cut-off, so a later batch of this run never deletes it.
         return record("audit.pruned", actor_label="system:prune_audits", kind="audit",
                       details={"cutoff": cutoff, "older_than_seconds": int(older_than.total_seconds()), **details})
+
+    if partitions.is_partitioned(connection):
+        for partition in partitions.partitions(connection):
+            if partition.month is None or partitions.add_months(partition.month, 1) > cutoff:
+                continue
+            started = time.perf_counter()
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                # Detaching waits for every query on the trail to end and holds new ones back
+                # meanwhile: give up rather than stall the portal behind a long export.
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+                seal_lock(connection)  # no seal being made meanwhile reads the month dropped
+                count = partitions.drop_month(connection, partition,
+                                              through=prunable_through(cutoff, using=connection.alias))
+                if count is not None:
+                    event = pruned(partition=partition.name, month=f"{partition.month:%Y-%m}", deleted=count)
+            if count is None:
+                continue  # holds events not sealed yet: they wait, as in the batches below
+            deleted += count
+            months_dropped += 1
+            if on_month:
+                on_month(partition.name, count, time.perf_counter() - started)
+
+    bounds = old.aggregate(low=Min("id"), high=Max("id"))
+    low, high = bounds["low"], bounds["high"]
+    db_cutoff = connection.ops.adapt_datetimefield_value(cutoff)
 
     while low is not None and low <= high:
         upper = low + batch_size
@@ -200,4 +230,4 @@ def audit_events_prune(
     if event is None:
         with transaction.atomic():
             event = pruned(deleted=0)
-    return PruneResult(cutoff, matched, deleted, batches, event)
+    return PruneResult(cutoff, matched, deleted, batches, event, months_dropped)

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 
 from agepar.management.commands import run_maintenance
 
-STEPS = ["clearsessions", "clear_counters", "prune_audits", "prune_submissions", "requeue_stale",
-         "prune_task_results", "cleanup_fileshare", "cleanup_submission_files", "seal_audits"]
+STEPS = ["clearsessions", "clear_counters", "audits_partitions", "prune_audits", "prune_submissions",
+         "requeue_stale", "prune_task_results", "cleanup_fileshare", "cleanup_submission_files", "seal_audits"]
 
 
 def _run(*args):

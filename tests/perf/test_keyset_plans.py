@@ -76,17 +76,24 @@ def _middle_cursor(client, path: str, query: dict) -> str | None:
     return cursor_token(model.objects.filter(pk=rows[len(rows) // 2]["id"]).values_list(*keyset).get())
 
 
+def _with_partitions(cursor, names: set[str]) -> set[str]:
+    """The tables or indexes and, where partitioned (the audit trail by month), their partitions'."""
+    cursor.execute("SELECT relid::regclass::text FROM unnest(%s::regclass[]) AS n, pg_partition_tree(n)", [list(names)])
+    return names | {row[0] for row in cursor.fetchall()}
+
+
 def _postgresql_problems(sql: str, allowed: set[str], table: str, after_cursor: bool) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
         plan = cursor.fetchone()[0][0]["Plan"]
+        tables, allowed = _with_partitions(cursor, {table}), _with_partitions(cursor, allowed)
     nodes, stack = [], [plan]
     while stack:
         node = stack.pop()
         nodes.append(node)
         stack += node.get("Plans", [])
     problems = [f"a {node['Node Type']} node" for node in nodes if "Sort" in node["Node Type"]]
-    scans = [node for node in nodes if node.get("Relation Name") == table]
+    scans = [node for node in nodes if node.get("Relation Name") in tables]
     problems += [f"{node['Node Type']} {node.get('Index Name', '')}" for node in scans
                  if node["Node Type"] not in ("Index Scan", "Index Only Scan") or node["Index Name"] not in allowed]
     if after_cursor and not any("ROW(" in node.get("Index Cond", "") for node in scans):

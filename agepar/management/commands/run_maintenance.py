@@ -13,6 +13,7 @@ def _steps() -> list[tuple[str, dict]]:
     return [
         ("clearsessions", {}),
         ("clear_counters", {}),
+        ("audits_partitions", {}),
         ("prune_audits", {"older_than": settings.AUDITS_RETENTION}),
         ("prune_submissions", {"older_than": settings.SUBMISSIONS_RETENTION}),
         ("requeue_stale", {}),
@@ -25,11 +26,12 @@ def _steps() -> list[tuple[str, dict]]:
 
 
 class Command(BaseCommand):
-    help = ("Runs the routine cleanup commands in order (clearsessions, clear_counters, prune_audits, "
-            "prune_submissions, requeue_stale, prune_task_results, cleanup_fileshare, cleanup_submission_files, "
-            "seal_audits), each only if installed. A failing step does not stop the others; the command exits "
-            "non-zero if any failed; with -v 0 it prints only failures (cron mails only what needs a look). Run it "
-            "as the migrator role (deploy/as-migrator.sh run_maintenance): prune_audits needs it.")
+    help = ("Runs the routine cleanup commands in order (clearsessions, clear_counters, audits_partitions, "
+            "prune_audits, prune_submissions, requeue_stale, prune_task_results, cleanup_fileshare, "
+            "cleanup_submission_files, seal_audits), each only if installed. A failing step does not stop the "
+            "others; the command exits non-zero if any failed; with -v 0 it prints only failures (cron mails "
+            "only what needs a look). Run it as the migrator role (deploy/as-migrator.sh run_maintenance): "
+            "audits_partitions and prune_audits need it.")
 
     def add_arguments(self, parser):
         parser.add_argument("--skip", action="append", default=[], metavar="COMMAND",

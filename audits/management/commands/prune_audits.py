@@ -16,7 +16,8 @@ def _positive(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = ("Deletes audit events older than --older-than, in batches, each recorded by an audit.pruned event. "
+    help = ("Deletes audit events older than --older-than: on a partitioned trail (PostgreSQL) whole months by "
+            "dropping their partitions, the rest in batches; each month and batch recorded by an audit.pruned event. "
             "The only sanctioned way to delete audit events; run it as the migrator role on PostgreSQL.")
 
     def add_arguments(self, parser):
@@ -38,11 +39,16 @@ class Command(BaseCommand):
         def progress(first_id, last_id, deleted, total):
             self.stdout.write(f"batch ids {first_id}-{last_id}: {deleted} deleted ({total} so far)")
 
-        result = audit_events_prune(older_than=period, batch_size=batch_size, dry_run=dry_run, on_batch=progress)
+        def dropped(partition, deleted, seconds):
+            self.stdout.write(f"partition {partition}: detached and dropped, {deleted} events in {seconds:.3f} s")
+
+        result = audit_events_prune(older_than=period, batch_size=batch_size, dry_run=dry_run, on_batch=progress,
+                                    on_month=dropped)
         cutoff = result.cutoff.isoformat(timespec="seconds")
         if dry_run:
             self.stdout.write(f"dry run: {result.matched} events older than {cutoff} would be deleted; nothing changed")
             return
         self.stdout.write(self.style.SUCCESS(
-            f"deleted {result.deleted} events older than {cutoff} in {result.batches} batches; "
+            f"deleted {result.deleted} events older than {cutoff}: {result.months_dropped} whole months dropped, "
+            f"then {result.batches} batches; "
             f"last audit.pruned event #{result.event.pk}"))
