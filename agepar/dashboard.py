@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Session
-from accounts.sessions import alive_q
 from fileshare.models import FileShareItem
 from submissions.models import Submission
 
@@ -80,7 +79,7 @@ def compute(now: datetime) -> dict:
         "failed_24h": Submission.objects.filter(status=Status.ERROR, finished_at__gte=now - timedelta(hours=24))
         .count(),
         "lease_expired": Submission.objects.filter(status=Status.RUNNING, lease_expires_at__lt=now).count(),
-        "active_sessions": Session.objects.filter(alive_q(now)).count(),
+        "active_sessions": Session.objects.alive(now).count(),
         "live_shares": live["n"],
         "live_bytes": live["size"] or 0,
     }

@@ -8,7 +8,6 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Session
-from accounts.sessions import alive_q
 from agepar import dashboard
 from fileshare.models import FileShareItem
 from submissions.models import Submission
@@ -46,7 +45,7 @@ def test_the_figures_equal_counts_on_the_same_filters(activity, controle):
     assert found["failed_24h"] == Submission.objects.filter(
         status="error", finished_at__gte=now - timedelta(hours=24)).count() == 1
     assert found["lease_expired"] == 1
-    assert found["active_sessions"] == Session.objects.filter(alive_q(now)).count() == 2
+    assert found["active_sessions"] == Session.objects.alive(now).count() == 2
     live = FileShareItem.objects.filter(deleted_at__isnull=True, expires_at__gt=now)
     assert (found["live_shares"], found["live_bytes"]) == (live.count(), sum(live.values_list("size", flat=True)))
     recent = Submission.objects.filter(created_at__gte=now - timedelta(days=29, hours=23))
