@@ -18,6 +18,13 @@ class AgeparConfig(AppConfig):
         post_migrate.connect(revoke_append_only_rewrites, sender=self.apps.get_app_config("audits"),
                              dispatch_uid="agepar.revoke_append_only_rewrites")
         connection_created.connect(tune_connection, dispatch_uid="agepar.tune_connection")
+        # The running task's id on every log line of its run (agepar.logging.log_context).
+        from django_tasks.signals import task_finished, task_started
+
+        from agepar import logging as agepar_logging
+
+        task_started.connect(agepar_logging.task_started, dispatch_uid="agepar.log_task_started")
+        task_finished.connect(agepar_logging.task_finished, dispatch_uid="agepar.log_task_finished")
 
 
 # A third-party app under a Portuguese name (Django's documented way: a subclass in INSTALLED_APPS);

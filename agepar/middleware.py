@@ -7,6 +7,8 @@ import uuid
 from django.utils import timezone
 from django.utils.functional import empty
 
+from agepar.logging import log_context
+
 access_log = logging.getLogger("agepar.access")
 
 # A client-supplied request id is echoed into logs and headers, so only a safe shape is kept.
@@ -31,6 +33,10 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         supplied = request.headers.get("X-Request-ID", "")
         request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        with log_context(request_id=request.request_id):
+            return self._respond(request, started)
+
+    def _respond(self, request, started):
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         access_log.info(

@@ -364,7 +364,8 @@ LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "agepar.logging.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "agepar.logging.RedactSecretsFilter"},
+                "context": {"()": "agepar.logging.ContextFilter"}},
     "formatters": {
         "json": {"()": "agepar.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -373,7 +374,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "text" if DEBUG else "json",
-            "filters": ["redact"],
+            "filters": ["context", "redact"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -15,6 +15,7 @@ returns; the worker logs every abandoned run ("abandoned") so such an automation
 restarting the worker (`db_worker` is stateless) ends it.
 """
 
+import contextvars
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django_tasks import task
 
+from agepar.logging import log_context
 from submissions import automations, results, services
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,12 @@ class _Run(threading.Thread):
         self.deadline = time.monotonic() + automation.timeout
         self.outcome: dict | automations.Result | None = None
         self.error: BaseException | None = None
+        self.log_context = contextvars.copy_context()  # the run's log lines keep its ids
 
     def run(self):
+        self.log_context.run(self._run)
+
+    def _run(self):
         automations.set_deadline(self.deadline)
         try:
             self.outcome = self.automation.run(self.submission.payload, self.submission)
@@ -75,7 +81,12 @@ class _Run(threading.Thread):
 @task()
 def run_submission(submission_id: int) -> str:
     """Claim the submission, run its automation, record done, error or a later retry. Safe to run
-    twice: only one claim wins."""
+    twice: only one claim wins. Every log line of the run carries submission_id (and task_id)."""
+    with log_context(submission_id=submission_id):
+        return _run_submission(submission_id)
+
+
+def _run_submission(submission_id: int) -> str:
     submission = services.submission_claim(submission_id=submission_id)
     if submission is None:
         return "skipped"
