@@ -1,19 +1,38 @@
-FROM python:3.11-slim
+# syntax=docker/dockerfile:1
+# Portal AGEPAR image: wheels built in one stage, a slim non-root runtime in the other.
+# The base is pinned to an exact release; pin its digest too where your registry mirror allows
+# (FROM python:3.11.11-slim-bookworm@sha256:...), and rebuild monthly for security updates.
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    VAR_DIR=/app/var UPLOAD_ROOT=/data/uploads STATIC_ROOT=/app/staticfiles
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /build
+COPY requirements.txt requirements.lock ./
+# Every distribution checked against the lock's hashes (docs: README "Dependencies").
+RUN pip wheel --require-hashes --no-deps --wheel-dir /wheels -r requirements.lock
+
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VAR_DIR=/app/var UPLOAD_ROOT=/data/uploads STATIC_ROOT=/app/staticfiles \
+    FILE_UPLOAD_TEMP_DIR=/data/uploads-tmp BACKUP_DIR=/data/backups
+# pg_dump/pg_restore (backups, restore tests), age (backup encryption), openssl (self-signed
+# certificates for the compose stack's nginx).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 age openssl \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --no-index --no-deps /wheels/*.whl && rm -rf /wheels
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-
 COPY . .
 # collectstatic needs settings but no database; the build-time key is discarded with the layer.
 RUN DEBUG=0 SECRET_KEY=build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(50))') \
     ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
  && useradd --system --uid 10001 --home /app agepar \
- && mkdir -p /app/var /data/uploads && chown -R agepar /app/var /data/uploads
+ && mkdir -p /app/var /data/uploads /data/uploads-tmp /data/backups \
+ && chown -R agepar /app/var /data
 
 USER agepar
 EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 CMD ["python", "deploy/healthcheck.py"]
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

@@ -6,17 +6,27 @@ PORT   ?= 8000
 # `make test` runs the suite on SQLite and, when DATABASE_URL points at PostgreSQL, there too.
 PG_URL := $(filter postgres%,$(DATABASE_URL))
 
-.PHONY: run test test-sqlite test-postgres install install-dev lint migrate messages bench clean
+.PHONY: run test test-sqlite test-postgres install install-dev lint lock migrate messages bench clean
 
-$(VENV)/.installed: requirements.txt
+# Installs come from the locks only, every file checked against its hash (README "Dependencies").
+$(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+## lock: after editing requirements*.txt, re-resolve requirements*.lock with hashes (pip-tools)
+LOCK := $(PY) -m piptools compile --generate-hashes --allow-unsafe --strip-extras --no-header \
+	--no-emit-index-url --no-emit-find-links --quiet
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet pip-tools==7.6.2
+	$(LOCK) -o requirements.lock requirements.txt
+	$(LOCK) -o requirements-dev.lock requirements-dev.txt
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -11,6 +11,7 @@
 # A one-shot command needs no connection pool.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+help_if_asked "$@"
 cd "$root"
 
 url=$(from_env MIGRATE_DATABASE_URL)

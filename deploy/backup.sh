@@ -20,6 +20,7 @@
 set -euo pipefail
 umask 077
 . "$(dirname "$0")/lib.sh"
+help_if_asked "$@"
 
 db_url=$(from_env BACKUP_DATABASE_URL MIGRATE_DATABASE_URL DATABASE_URL)
 db_url=${db_url:-sqlite:///$root/var/db.sqlite3}

@@ -13,3 +13,9 @@ from_env() {  # first non-empty of NAME / NAME_FILE (a file holding the value) f
 
 # PYTHON, else the project's virtualenv, else python3 from PATH.
 python=${PYTHON:-$( [ -x "$root/.venv/bin/python" ] && echo "$root/.venv/bin/python" || echo python3 )}
+
+help_if_asked() {  # `-h`/`--help` first: print the calling script's header comment, do nothing else
+  case "${1:-}" in -h|--help) ;; *) return 0 ;; esac
+  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+}

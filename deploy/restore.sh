@@ -13,6 +13,7 @@
 # a single transaction (all or nothing).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+help_if_asked "$@"
 
 [ $# -eq 1 ] || { echo "usage: deploy/restore.sh BACKUP_DIRECTORY" >&2; exit 2; }
 backup=$(cd "$1" && pwd)

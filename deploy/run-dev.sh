@@ -2,7 +2,9 @@
 # `make run`: migrate, create roles and the demo admin, then the task worker, the stale-run reaper
 # and the web server. Ctrl-C stops them all.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+help_if_asked "$@"
+cd "$root"
 PY=${PY:-.venv/bin/python}
 export DEBUG=${DEBUG:-1}
 # Local state lives in VAR_DIR (settings default: var/ of the checkout): the SQLite file, uploads and

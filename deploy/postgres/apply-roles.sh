@@ -11,6 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
+help_if_asked "$@"
 
 url=$(from_env ADMIN_DATABASE_URL)
 [ -n "$url" ] || { echo "apply-roles: set ADMIN_DATABASE_URL to a superuser URL of the target database" >&2; exit 2; }
@@ -20,7 +21,6 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --owner) args+=(-v "owner=$2"); shift 2 ;;
     --app) args+=(-v "app=$2"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "apply-roles: unknown argument $1" >&2; exit 2 ;;
   esac
 done
