@@ -5,6 +5,9 @@ from django_tasks_db.apps import TasksAppConfig
 
 
 class AgeparConfig(AppConfig):
+    # This module has two AppConfig classes: without `default`, Django would pick neither for
+    # "agepar" and ready() (checks, grants after migrate, connection tuning, log ids) would never run.
+    default = True
     name = "agepar"
     verbose_name = "Portal AGEPAR"
 

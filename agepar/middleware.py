@@ -4,9 +4,11 @@ import re
 import time
 import uuid
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.functional import empty
 
+from agepar import metrics
 from agepar.logging import log_context
 
 access_log = logging.getLogger("agepar.access")
@@ -37,7 +39,9 @@ class RequestIdMiddleware:
             return self._respond(request, started)
 
     def _respond(self, request, started):
-        response = self.get_response(request)
+        with connection.execute_wrapper(metrics.time_query):
+            response = self.get_response(request)
+        metrics.observe_request(request, response, time.perf_counter() - started)
         response["X-Request-ID"] = request.request_id
         access_log.info(
             "%s %s %s",

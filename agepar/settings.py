@@ -7,6 +7,7 @@ nothing else: it creates no folder and writes no file (deploy/run-dev.sh, the Do
 settings_test.py make the folders they need).
 """
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -386,6 +387,15 @@ LOGGING = {
 }
 
 HEALTH_TIMEOUT = env.integer("HEALTH_TIMEOUT", 3, minimum=1)
+
+# /metrics (agepar/metrics.py): off (404) unless a bearer token and/or an allow-list is set.
+METRICS_TOKEN = env.string("METRICS_TOKEN")
+try:
+    METRICS_ALLOWED_IPS = [ipaddress.ip_network(item, strict=False) for item in env.strings("METRICS_ALLOWED_IPS")]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_exc}") from None
+# Where deploy/backup.sh writes (its newest backup's age is a metric).
+BACKUP_DIR = Path(env.string("BACKUP_DIR", str(VAR_DIR / "backups")))
 
 # --- Operations -----------------------------------------------------------------------------------
 # Retention periods `manage.py run_maintenance` hands to prune_audits and prune_submissions

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from agepar import views
 from agepar.health import HealthView
+from agepar.metrics import metrics_view
 
 api_patterns = [
     path("health", HealthView.as_view(), name="health"),
@@ -18,6 +19,8 @@ api_patterns = [
 urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
+    # Prometheus scrapes (agepar/metrics.py: 404 unless METRICS_TOKEN or METRICS_ALLOWED_IPS is set).
+    path("metrics", metrics_view, name="metrics"),
     # Public share links live at the site root: /s/<token> (fileshare/public_urls.py).
     path("", include("fileshare.public_urls")),
     path("", views.home, name="home"),

@@ -49,3 +49,23 @@ def _keep_freed_buffers() -> None:
 
 
 _keep_freed_buffers()
+
+
+# /metrics with several workers (agepar/metrics.py): each worker writes its samples under
+# PROMETHEUS_MULTIPROC_DIR and any of them sums all on a scrape. One fresh folder per server start
+# (files of an earlier run would be summed too), and a dead worker's live gauges are dropped.
+def on_starting(server) -> None:
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="agepar-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -62,3 +62,13 @@ def test_worker_lines_of_a_submission_carry_its_submission_and_task_ids(tmp_path
     traceback_line = next(line for line in ours if "boom inside the automation" in line.get("exc", ""))
     for line in (automation_line, traceback_line):
         assert line["task_id"] == str(task.pk)
+
+
+def test_the_agepar_app_config_is_the_one_whose_ready_wires_the_signals():
+    from django.apps import apps
+    from django_tasks.signals import task_started
+
+    from agepar.apps import AgeparConfig
+
+    assert type(apps.get_app_config("agepar")) is AgeparConfig
+    assert any("agepar.log_task_started" in str(receiver[0]) for receiver in task_started.receivers)
