@@ -23,6 +23,9 @@ class AgeparAdminSite(admin.AdminSite):
     index_title = "Administração do portal"
     # The portal's front end is served elsewhere; "/" here is not a page, so no "Ver o site" link.
     site_url = None
+    # The app list is on the index and in the breadcrumbs; the sidebar would take the width that the
+    # changelists' columns need at 1366 px.
+    enable_nav_sidebar = False
 
     def index(self, request, extra_context=None):
         if request.user.has_perm("submissions.view_submission"):

@@ -66,7 +66,7 @@ class LeaseFilter(admin.SimpleListFilter):
 
 @admin.register(Submission)
 class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
-    list_display = ("id", "automacao", "situacao", "actor", "cpf", "attempts", "created_at", "duracao")
+    list_display = ("id", "automacao", "situacao", "actor", "cpf", "created_at", "duracao")
     list_filter = (KindFilter, "status", WithdrawnFilter, LeaseFilter, ("created_at", DateFieldListFilter),
                    ("finished_at", DateFieldListFilter))
     list_select_related = ("actor",)
