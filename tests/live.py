@@ -66,11 +66,17 @@ def serve(env: dict, log_dir: Path, *, app: str | None = None, wait_for_health: 
             _wait_until_ready(process, base, log_path, wait_for_health, ready_timeout)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_ready(process, base: str, log_path: Path, wait_for_health: bool, timeout: float) -> None:

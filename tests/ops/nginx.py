@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_port, stop
 from tests.ops.tls import CertificateAuthority
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "agepar.conf.template"
@@ -95,8 +95,4 @@ http {{
                 time.sleep(0.1)
         yield proxy
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
