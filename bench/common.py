@@ -41,7 +41,9 @@ def server(env: dict, work: Path, app: str | None = None, **overrides: str):
     """gunicorn with deploy/gunicorn.conf.py (the app, or `app` such as bench.floor_app:application)."""
     from tests.live import serve
 
-    with serve({**env, **overrides}, work, app=app) as base:
+    # Ready once /api/health answers at all: the seeded dataset has queued submissions and no
+    # worker runs here, so the worker check makes it a 503 (agepar/health.py).
+    with serve({**env, **overrides}, work, app=app, wait_for_health=False) as base:
         yield base
 
 
