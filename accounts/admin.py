@@ -15,6 +15,7 @@ from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from accounts import services
@@ -25,6 +26,7 @@ from agepar.admin_tools import (
     ReadOnlyAdminMixin,
     confirm_with_reason,
     permission_check,
+    status_badge,
     user_agent_summary,
 )
 
@@ -251,8 +253,7 @@ class SessionUserFilter(admin.SimpleListFilter):
 class SessionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     """Browse and revoke sessions. The key (and its hash) is never shown: rows are named by public id."""
 
-    list_display = ("public_id", "user", "ip", "navegador", "created_at", "last_seen_at", "expire_date",
-                    "absolute_expires_at", "situacao")
+    list_display = ("sessao", "user", "ip", "navegador", "last_seen_at", "expira", "situacao")
     list_filter = (SessionStatusFilter, SessionUserFilter)
     list_select_related = ("user",)
     search_fields = ("user__email", "user__cpf", "ip")  # see get_search_results
@@ -290,9 +291,19 @@ class SessionAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     def navegador(self, obj):
         return user_agent_summary(obj.user_agent)
 
+    @admin.display(description="sessão", ordering="id")
+    def sessao(self, obj):
+        # The first block of the public id tells sessions apart; the whole one is on the page and in the title.
+        return format_html('<span title="{}">{}…</span>', obj.public_id, str(obj.public_id)[:8])
+
+    @admin.display(description="expira em")
+    def expira(self, obj):
+        return date_format(timezone.localtime(min(obj.expire_date, obj.absolute_expires_at)), "DATETIME_FORMAT")
+
     @admin.display(description="situação")
     def situacao(self, obj):
-        return {"active": "ativa", "expired": "expirada", "revoked": "revogada"}[obj.status_at(timezone.now())]
+        status = obj.status_at(timezone.now())
+        return status_badge(status, {"active": "ativa", "expired": "expirada", "revoked": "revogada"}[status])
 
     @admin.action(description="Revogar sessões selecionadas", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

@@ -245,6 +245,7 @@ TIME_ZONE = "America/Sao_Paulo"
 USE_I18N = True
 # Portuguese for the third-party labels staff see (axes, the task queue...): locale/pt_BR.
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["agepar.formats"]  # dates with seconds and zone (agepar/formats/pt_BR)
 USE_TZ = True
 
 # --- Static files and storage ---------------------------------------------------------------------

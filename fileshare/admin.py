@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 
-from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check
+from agepar.admin_tools import BigTableAdmin, ReadOnlyAdminMixin, confirm_with_reason, permission_check, status_badge
 from fileshare import services
 from fileshare.models import FileShareItem
 
@@ -43,7 +43,7 @@ class PasswordFilter(admin.SimpleListFilter):
 
 @admin.register(FileShareItem)
 class FileShareItemAdmin(ReadOnlyAdminMixin, BigTableAdmin):
-    list_display = ("id", "original_name", "owner", "tamanho", "created_at", "expires_at", "downloads_display",
+    list_display = ("id", "original_name", "owner", "tamanho", "expires_at", "downloads_display",
                     "situacao")
     # No plain field filters: each would run a SELECT DISTINCT over the whole table.
     list_filter = (StatusFilter, PasswordFilter)
@@ -70,7 +70,7 @@ class FileShareItemAdmin(ReadOnlyAdminMixin, BigTableAdmin):
 
     @admin.display(description="situação")
     def situacao(self, obj):
-        return STATUS_LABELS[obj.status]
+        return status_badge(obj.status, STATUS_LABELS[obj.status])
 
     @admin.display(description="protegido por senha", boolean=True)
     def tem_senha(self, obj):

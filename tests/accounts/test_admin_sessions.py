@@ -58,7 +58,7 @@ def test_the_changelist_columns_filters_and_search(admin_client, owner, other_us
     signed_in(other_user, REMOTE_ADDR="203.0.113.50")
     Session.objects.filter(user_agent="Laptop/1").update(revoke_reason="x", revoked_at="2026-01-01T00:00:00Z")
     html = admin_client.get(SESSIONS).content.decode().lower()
-    for header in ("usuário", "ip", "navegador", "criada em", "último acesso", "situação"):
+    for header in ("usuário", "ip", "navegador", "último acesso", "expira em", "situação"):
         assert header in html
 
     def listed(query):

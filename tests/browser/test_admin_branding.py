@@ -42,7 +42,7 @@ def test_dates_are_shown_in_sao_paulo_time(page, staff, owner):
     admin_login(page, staff)
     page.goto(f"/admin/accounts/user/{owner.pk}/change/")
     last_login = page.locator(".field-last_login .readonly").inner_text()
-    assert last_login == "15 de Janeiro de 2026 às 09:00"  # 12:00 UTC is 09:00 in America/Sao_Paulo
+    assert last_login == "15/01/2026 09:00:00 -03"  # 12:00 UTC is 09:00 in America/Sao_Paulo
     screenshot(page, "admin-usuario")
 
 
