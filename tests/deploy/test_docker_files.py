@@ -17,7 +17,8 @@ import sys
 import pytest
 import yaml
 
-from tests.live import ROOT, serve, test_database_url
+from tests import live
+from tests.live import ROOT, serve
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -164,7 +165,7 @@ def _env_example() -> dict[str, str]:
 @pytest.mark.django_db(transaction=True)
 def test_the_web_health_check_passes_with_the_configured_allowed_hosts(tmp_path):
     env = {**os.environ, **_env_example(), "DJANGO_SETTINGS_MODULE": "agepar.settings",
-           "SECRET_KEY": "compose-test-" + "0123456789abcdef" * 4, "DATABASE_URL": test_database_url(),
+           "SECRET_KEY": "compose-test-" + "0123456789abcdef" * 4, "DATABASE_URL": live.test_database_url(),
            "VAR_DIR": str(tmp_path / "var"), "UPLOAD_ROOT": str(tmp_path / "uploads"), "WEB_CONCURRENCY": "1"}
     env.pop("STATIC_ROOT", None)
     assert env["ALLOWED_HOSTS"] == "portal.agepar.go.gov.br" and env["SECURE_SSL_REDIRECT"] == "1"
