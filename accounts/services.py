@@ -140,7 +140,9 @@ def session_revoke(*, session: Session, actor, reason: str = REASON_BY_OWNER, re
 
 def _within_reach(sessions, actor):
     # Only a superuser ends a superuser's sessions.
-    return sessions if actor.is_superuser else sessions.exclude(user__is_superuser=True)
+    # A subquery, not a join: _revoke locks the rows, and PostgreSQL locks no outer-joined side.
+    superusers = User.objects.filter(is_superuser=True).values("pk")
+    return sessions if actor.is_superuser else sessions.exclude(user_id__in=superusers)
 
 
 def sessions_revoke(*, sessions, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:

@@ -169,3 +169,16 @@ def test_a_change_whose_event_cannot_be_written_is_not_saved(staff, owner, recor
                                                                       must_change_password=True))
     owner.refresh_from_db()
     assert not owner.groups.exists() and not owner.must_change_password and not AuditEvent.objects.exists()
+
+
+def test_only_a_superuser_ends_a_superusers_sessions(staff, superuser, owner, session_of):
+    from tests.admin_actions import run_admin_action
+
+    theirs, ordinary = session_of(superuser), session_of(owner)
+    run_admin_action(signed_in(staff), "/admin/accounts/session/", "revoke_selected", [theirs.pk, ordinary.pk])
+    theirs.refresh_from_db()
+    ordinary.refresh_from_db()
+    assert theirs.revoked_at is None and ordinary.revoked_at is not None
+    run_admin_action(signed_in(superuser), "/admin/accounts/session/", "revoke_selected", [theirs.pk])
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is not None
