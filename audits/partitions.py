@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from agepar.db_grants import revoke_append_only_rewrites
+from audits.gates import prune_gate
 from audits.models import AuditEvent
 
 TABLE = AuditEvent._meta.db_table
@@ -124,8 +125,6 @@ def _move_out_of_default(connection: BaseDatabaseWrapper, cursor, month: datetim
     """A month's partition for rows that landed in DEFAULT: a partition cannot be created over rows
     DEFAULT holds, so they are copied into a new table, removed from DEFAULT and the table attached.
     The rows themselves do not change (same values, same ids); the prune gate lets the DELETE through."""
-    from audits.services import prune_gate  # services import this module
-
     name, low, high = partition_name(month), month.isoformat(), add_months(month, 1).isoformat()
     cursor.execute(f'CREATE TABLE "{name}" (LIKE "{TABLE}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
     cursor.execute(f'INSERT INTO "{name}" SELECT * FROM "{DEFAULT}" WHERE at >= %s AND at < %s', [low, high])  # noqa: S608

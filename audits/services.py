@@ -4,7 +4,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from agepar.request_info import client_ip, user_agent
 from audits import partitions
+from audits.gates import prune_gate
 from audits.models import AuditEvent
 from audits.selectors import prunable_through
 
@@ -102,25 +102,6 @@ class PruneResult:
     batches: int
     event: AuditEvent | None
     months_dropped: int = 0
-
-
-@contextmanager
-def prune_gate(connection):
-    """Let DELETEs on the audit table through for the rest of the current transaction.
-
-    The append-only triggers (migration 0003) refuse DELETE unless the deleting transaction
-    holds this gate. Only retention (`audit_events_prune`) and the whole-database `flush`
-    command open it. The gate is transaction-scoped: closed on exit, and gone on rollback.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("the audit prune gate must be opened inside a transaction")
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL agepar.audit_prune = 'on'" if postgres
-                       else "INSERT INTO audits_prune_gate (opened) VALUES (1)")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL agepar.audit_prune = 'off'" if postgres else "DELETE FROM audits_prune_gate")
 
 
 # pg_advisory_xact_lock key of seal_lock(); any constant no other code uses.

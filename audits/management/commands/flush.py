@@ -1,7 +1,7 @@
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-from audits.services import prune_gate
+from audits.gates import prune_gate
 
 
 class Command(flush.Command):
