@@ -8,17 +8,15 @@ queue depth and how long the oldest queued submission has waited.
 With a read replica configured, `checks.replica` also says whether it answers, its lag, and
 which database the lag-tolerant reads are `serving` from; it does not turn the answer into a 503.
 
-Each probe runs in a worker thread and is waited for at most HEALTH_TIMEOUT seconds, so
-the endpoint answers 503 promptly while the database is down instead of hanging for the
-connection pool's 30 s timeout. A probe still stuck from an earlier call is not stacked
-up again: it is reported as failing until it returns.
+Each probe runs in a worker thread (agepar.probes) and is waited for at most HEALTH_TIMEOUT
+seconds, so the endpoint answers 503 promptly while the database is down instead of hanging for
+the connection pool's 30 s timeout. A probe still stuck from an earlier call is not stacked up
+again: it is reported as failing until it returns.
 """
 
-import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 
 from django.conf import settings
 from django.core.cache import cache
@@ -31,11 +29,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agepar import routers
-
-_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
-_pending: dict[str, Future] = {}
-_lock = threading.Lock()
+from agepar import probes, routers
 
 
 def _since(started: float) -> float:
@@ -102,18 +96,10 @@ PROBES = {"database": _database, "storage": _storage, "cache": _cache, "worker":
 INFORMATIONAL = {"replica": _replica}
 
 
-def _start(name: str) -> Future:
-    with _lock:
-        future = _pending.get(name)
-        if future is None or future.done():
-            future = _pending[name] = _executor.submit({**PROBES, **INFORMATIONAL}[name])
-        return future
-
-
 def _outcome(future: Future, deadline: float) -> dict:
     try:
-        return future.result(timeout=max(deadline - time.monotonic(), 0))
-    except FutureTimeout:
+        return probes.wait(future, deadline)
+    except TimeoutError:
         return {"ok": False, "error": "timeout"}
     except Exception as exc:  # the probe's own failure is the answer, never a 500
         return {"ok": False, "error": type(exc).__name__}
@@ -121,7 +107,8 @@ def _outcome(future: Future, deadline: float) -> dict:
 
 def run_checks(timeout: float, names=PROBES) -> dict[str, dict]:
     """Every probe at once, all waited for until one shared deadline: an outage costs `timeout` once."""
-    futures = {name: _start(name) for name in names}
+    calls = {**PROBES, **INFORMATIONAL}
+    futures = {name: probes.start(f"health.{name}", calls[name]) for name in names}
     deadline = time.monotonic() + timeout
     return {name: _outcome(future, deadline) for name, future in futures.items()}
 

@@ -15,6 +15,7 @@ networks) is set; a scrape must then satisfy what is set.
 
 import hmac
 import ipaddress
+import logging
 import os
 import time
 from datetime import timedelta
@@ -29,7 +30,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from agepar import probes
 from agepar.request_info import client_ip
+
+logger = logging.getLogger(__name__)
 
 REQUESTS = Counter("agepar_http_requests_total", "HTTP requests answered, by view and status.",
                    ["view", "method", "status"])
@@ -76,38 +80,63 @@ def _newest_backup_timestamp() -> float | None:
     return max(stamps) if stamps else None
 
 
-class DatabaseCollector:
-    """What the database says at scrape time (the same answer from every process)."""
+def _database_families() -> list[GaugeMetricFamily]:
+    """What the database says now: one small query per family (run by agepar.probes, under a deadline)."""
+    from audits.models import AuditEvent
+    from fileshare.models import FileShareItem
+    from submissions.models import Submission
+    from submissions.selectors import queue_state
 
-    def collect(self):
-        from audits.models import AuditEvent
-        from fileshare.models import FileShareItem
-        from submissions.models import Submission
-        from submissions.selectors import queue_state
-
+    try:
         now = timezone.now()
         by_status = GaugeMetricFamily("agepar_submissions", "Submissions by status.", labels=["status"])
         counts = dict(Submission.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
         for status in Submission.Status.values:
             by_status.add_metric([status], counts.get(status, 0))
-        yield by_status
         state = queue_state()
-        yield GaugeMetricFamily("agepar_queue_depth", "Submissions waiting for a worker.", value=state.depth)
-        yield GaugeMetricFamily("agepar_queue_oldest_age_seconds", "How long the oldest queued submission has waited.",
-                                value=state.oldest_age_seconds or 0)
-        yield GaugeMetricFamily("agepar_worker_last_heartbeat_age_seconds",
-                                "Since the newest worker heartbeat (-1: none ever).",
-                                value=-1 if state.worker_last_seen_seconds is None else state.worker_last_seen_seconds)
-        yield GaugeMetricFamily("agepar_submission_leases_expired", "Running submissions whose worker lease expired.",
-                                value=Submission.objects.filter(status=Submission.Status.RUNNING,
-                                                                lease_expires_at__lt=now).count())
         recent = AuditEvent.objects.filter(at__gte=now - RECENT)
-        yield GaugeMetricFamily("agepar_login_failures_5m", "Failed sign-ins in the last 5 minutes.",
-                                value=recent.filter(action="auth.login", status="failure").count())
-        yield GaugeMetricFamily("agepar_lockouts_5m", "Sign-in lockouts in the last 5 minutes.",
-                                value=recent.filter(action="auth.locked_out").count())
-        yield GaugeMetricFamily("agepar_fileshare_live_bytes", "Bytes of live (unexpired, undeleted) shares.",
-                                value=FileShareItem.objects.live(now).aggregate(total=Sum("size"))["total"] or 0)
+        return [
+            by_status,
+            GaugeMetricFamily("agepar_queue_depth", "Submissions waiting for a worker.", value=state.depth),
+            GaugeMetricFamily("agepar_queue_oldest_age_seconds", "How long the oldest queued submission has waited.",
+                              value=state.oldest_age_seconds or 0),
+            GaugeMetricFamily("agepar_worker_last_heartbeat_age_seconds",
+                              "Since the newest worker heartbeat (-1: none ever).",
+                              value=-1 if state.worker_last_seen_seconds is None else state.worker_last_seen_seconds),
+            GaugeMetricFamily("agepar_submission_leases_expired", "Running submissions whose worker lease expired.",
+                              value=Submission.objects.filter(status=Submission.Status.RUNNING,
+                                                              lease_expires_at__lt=now).count()),
+            GaugeMetricFamily("agepar_login_failures_5m", "Failed sign-ins in the last 5 minutes.",
+                              value=recent.filter(action="auth.login", status="failure").count()),
+            GaugeMetricFamily("agepar_lockouts_5m", "Sign-in lockouts in the last 5 minutes.",
+                              value=recent.filter(action="auth.locked_out").count()),
+            GaugeMetricFamily("agepar_fileshare_live_bytes", "Bytes of live (unexpired, undeleted) shares.",
+                              value=FileShareItem.objects.live(now).aggregate(total=Sum("size"))["total"] or 0),
+        ]
+    finally:
+        connections.close_all()  # this thread's connection goes back to the pool
+
+
+class DatabaseCollector:
+    """What the database says at scrape time (the same answer from every process).
+
+    While the database is down or hangs, a scrape still answers within HEALTH_TIMEOUT: the
+    database families are left out and agepar_scrape_error{source="database"} is 1, so the
+    per-process series (requests, 5xx, latency) keep reaching Prometheus during the outage.
+    """
+
+    def collect(self):
+        try:
+            families = probes.wait(probes.start("metrics.database", _database_families),
+                                   time.monotonic() + settings.HEALTH_TIMEOUT)
+        except Exception as exc:  # the database's failure is a gauge, never a failed scrape
+            logger.warning("metrics: database figures left out of this scrape: %s", type(exc).__name__)
+            families = []
+        yield from families
+        error = GaugeMetricFamily("agepar_scrape_error", "1 when a source could not be read for this scrape "
+                                  "(its families are left out).", labels=["source"])
+        error.add_metric(["database"], 0 if families else 1)
+        yield error
         newest = _newest_backup_timestamp()
         if newest is not None:
             yield GaugeMetricFamily("agepar_backup_last_success_timestamp_seconds",

@@ -44,23 +44,26 @@ def test_metrics_refuse_a_missing_or_wrong_token_and_an_address_off_the_list(set
     assert scrape(Client(), REMOTE_ADDR="10.1.2.3").status_code == 200
 
 
-@pytest.mark.django_db
-def test_metrics_parse_and_move_with_work(settings, owner):
+# The database families are read in a probe thread (its own connection): committed rows only.
+@pytest.mark.django_db(transaction=True)
+def test_metrics_parse_and_move_with_work(settings, owner, owner_client):
     settings.METRICS_TOKEN = TOKEN
     auth = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
     before = samples(scrape(Client(), **auth).content.decode())
     make_submission(owner)
     make_submission(owner, status="error")
-    Client().get("/api/health")
+    health = Client().get("/api/health").status_code  # 503: queued work, no worker
+    assert owner_client.get("/api/submissions").status_code == 200  # queries in the request's own thread
     after = samples(scrape(Client(), **auth).content.decode())
 
     def delta(name, **labels):
         key = (name, frozenset(labels.items()))
         return after.get(key, 0) - before.get(key, 0)
 
+    assert after[("agepar_scrape_error", frozenset({"source": "database"}.items()))] == 0
     assert delta("agepar_submissions", status="queued") == 1 and delta("agepar_submissions", status="error") == 1
     assert delta("agepar_queue_depth") == 1
-    assert delta("agepar_http_requests_total", view="health", method="GET", status="200") == 1
+    assert delta("agepar_http_requests_total", view="health", method="GET", status=str(health)) == 1
     assert delta("agepar_http_request_duration_seconds_count", view="health") == 1
     assert delta("agepar_db_query_duration_seconds_count") > 0
 

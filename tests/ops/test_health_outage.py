@@ -1,5 +1,6 @@
 """/api/health during a database outage: 503 quickly (not 500, not hanging), 200 again within a few
-seconds of the database coming back — issue 7 item 4.
+seconds of the database coming back — issue 7 item 4. /metrics keeps answering through it, with
+the database's figures left out and flagged (issue 15).
 
 gunicorn (deploy config, connection pool on) reaches PostgreSQL through a TCP proxy the test cuts,
 so the outage is real for the application while the shared server keeps running.
@@ -13,6 +14,7 @@ import requests
 from django.db import connection
 
 from tests import live
+from tests.agepar.test_metrics import samples
 from tests.ops.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -141,3 +143,39 @@ def test_api_requests_get_a_retryable_503_not_a_500_while_the_database_is_down(s
     response = client.post(f"{base}/api/auth/login", json=attempt, headers={"X-CSRFToken": token}, timeout=30)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
+
+
+METRICS_TOKEN = "outage-metrics-token-0123456789"
+
+
+def _scrape(base: str) -> dict:
+    response = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+                            timeout=HEALTH_TIMEOUT + 20)
+    assert response.status_code == 200, response.text
+    return samples(response.text)  # parses, or raises
+
+
+def _database_figures(scraped: dict) -> tuple[float, bool]:
+    error = scraped[("agepar_scrape_error", frozenset({"source": "database"}.items()))]
+    return error, ("agepar_queue_depth", frozenset()) in scraped
+
+
+def test_metrics_answer_while_the_database_is_down_or_hangs(tmp_path):
+    with _proxied_gunicorn(tmp_path, METRICS_TOKEN=METRICS_TOKEN) as (proxy, base):
+        assert _database_figures(_scrape(base)) == (0, True)
+
+        proxy.down()
+        scraped = _scrape(base)
+        assert _database_figures(scraped) == (1, False)
+        # What each process counted itself is still there: the scrape before this one, for example.
+        assert scraped[("agepar_http_requests_total", frozenset(
+            {"view": "metrics", "method": "GET", "status": "200"}.items()))] >= 1
+
+        proxy.hang()
+        started = time.monotonic()
+        assert _database_figures(_scrape(base)) == (1, False)
+        assert time.monotonic() - started < HEALTH_TIMEOUT + 1.5  # within Prometheus' scrape timeout
+
+        proxy.up()
+        _seconds_to_recovery(base, limit=15)
+        assert _database_figures(_scrape(base)) == (0, True)
