@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Portal AGEPAR image: wheels built in one stage, a slim non-root runtime in the other.
+# Portal AGEPAR images: wheels built in one stage, a slim non-root runtime for the web servers
+# (the default target), and the task worker's (`--target worker`), which adds LibreOffice.
 # The base is pinned to an exact release; pin its digest too where your registry mirror allows
 # (FROM python:3.11.11-slim-bookworm@sha256:...), and rebuild monthly for security updates.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
@@ -33,6 +34,23 @@ RUN DEBUG=0 SECRET_KEY=build-only-$(python -c 'import secrets; print(secrets.tok
  && chown -R agepar /app/var /data
 
 USER agepar
+
+# The task worker (db_worker) also turns DFD documents into PDF with LibreOffice Writer, headless
+# (submissions/documents.py). Writer without its GUI and recommends, plus the Liberation fonts the
+# DFD template names, adds some 300-400 MB to a runtime of about 250 MB, and a large office suite
+# parsing documents is attack surface: only the worker image carries it, the web servers (which
+# never convert) stay small. docker-compose.yml builds the worker with `target: worker`.
+FROM runtime AS worker
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-liberation2 \
+ && rm -rf /var/lib/apt/lists/*
+USER agepar
+HEALTHCHECK --interval=30s --timeout=20s --start-period=30s --retries=3 CMD ["python", "deploy/healthcheck.py", "--worker"]
+CMD ["python", "manage.py", "db_worker", "--interval", "1", "--no-reload"]
+
+# The web server: the last stage, so a plain `docker build .` gives it.
+FROM runtime AS web
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 CMD ["python", "deploy/healthcheck.py"]
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

@@ -5,7 +5,8 @@
   worker as the app role with health checks and restart policies;
 - the .dockerignore rules, applied to the tree the way Docker applies them, keep secrets, local
   state, virtualenvs and history out of the build context;
-- the web health check passes with the ALLOWED_HOSTS of .env.example on a real gunicorn.
+- the web health check passes with the ALLOWED_HOSTS of .env.example on a real gunicorn;
+- the image that runs db_worker has LibreOffice (DFD PDFs), the web image does not.
 """
 
 import os
@@ -86,6 +87,40 @@ def test_docker_compose_itself_accepts_the_file(tmp_path):
     for name, service in yaml.safe_load(result.stdout)["services"].items():
         for variable, value in (service.get("environment") or {}).items():
             assert not str(value).startswith("#"), f"{name}: {variable}={value!r} (a comment read as a value)"
+
+
+def _dockerfile_stages() -> dict[str, dict]:
+    """{stage name: {"base": FROM image or stage, "text": its instructions}}, in file order."""
+    stages: dict[str, dict] = {}
+    for chunk in re.split(r"^(?=FROM )", (ROOT / "Dockerfile").read_text(), flags=re.M)[1:]:
+        head = re.match(r"FROM\s+(\S+)(?:\s+AS\s+(\S+))?", chunk, flags=re.I)
+        stages[head.group(2) or f"stage{len(stages)}"] = {"base": head.group(1), "text": chunk}
+    return stages
+
+
+def _stage_text(stages: dict[str, dict], name: str) -> str:
+    """A stage's instructions with those of the stages it is built FROM."""
+    stage = stages[name]
+    return (_stage_text(stages, stage["base"]) if stage["base"] in stages else "") + stage["text"]
+
+
+def test_the_worker_image_converts_documents_and_the_web_image_stays_small():
+    stages = _dockerfile_stages()
+    default_target = list(stages)[-1]  # what `docker build .` gives
+
+    def target(service: dict) -> str:
+        build = service["build"]
+        return build.get("target", default_target) if isinstance(build, dict) else default_target
+
+    for name, service in SERVICES.items():
+        if "build" not in service:
+            continue
+        has_office = "libreoffice-writer-nogui" in _stage_text(stages, target(service))
+        if "db_worker" in _commands(service):
+            assert has_office, f"{name} runs db_worker without LibreOffice (the DFD's PDF)"
+        else:
+            assert not has_office, f"{name} carries LibreOffice it never runs"
+    assert "db_worker" in stages["worker"]["text"] and "gunicorn" in stages[default_target]["text"]
 
 
 def _docker_pattern(pattern: str) -> re.Pattern:
