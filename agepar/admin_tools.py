@@ -8,7 +8,7 @@ million rows costs hundreds of milliseconds, so:
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlencode
 
 from django import forms
@@ -22,7 +22,8 @@ from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from agepar.csv_export import csv_download
 from agepar.routers import lag_tolerant
@@ -85,10 +86,50 @@ class ReadOnlyAdminMixin:
         return False
 
 
-def pretty_json(value) -> str:
-    """JSON indented for reading in the admin, escaped for HTML."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
+# Deeper than this, a value is shown as compact JSON: a table inside a list inside a table... stops reading
+# well long before, and the page must not recurse without bound on a hostile document.
+DATA_MAX_DEPTH = 8
+
+
+def data_table(value, labels: Mapping[str, str] | None = None) -> SafeString:
+    """A JSON document (a payload, a result, an event's details) for reading: an object is a table of
+    labelled rows, nested objects and lists are nested lists.
+
+    `labels` names keys at any depth (e.g. a serializer's field labels); a key without one shows as
+    itself. Rows follow the order of `labels`, then the other keys alphabetically (PostgreSQL's jsonb
+    keeps no order of its own). The key is in each label's `title`, as the API and the CSV name it.
+    Every value is escaped: a payload is user input.
+    """
+    labels = labels or {}
+    if isinstance(value, dict) and value:
+        rows = format_html_join("", '<tr><th title="{}">{}</th><td>{}</td></tr>',
+                                ((key, labels.get(key, key), _data_value(item, labels, 1))
+                                 for key, item in _ordered(value, labels)))
+        return format_html('<table class="data-table"><tbody>{}</tbody></table>', rows)
+    return _data_value(value, labels, 0)
+
+
+def _ordered(value: dict, labels: Mapping[str, str]) -> list:
+    position = {key: index for index, key in enumerate(labels)}
+    return sorted(value.items(), key=lambda pair: (position.get(pair[0], len(position)), pair[0]))
+
+
+def _data_value(value, labels: Mapping[str, str], depth: int) -> SafeString:
+    if isinstance(value, dict | list) and value and depth >= DATA_MAX_DEPTH:
+        return format_html('<code>{}</code>', json.dumps(value, ensure_ascii=False, default=str))
+    if isinstance(value, dict) and value:
+        items = format_html_join("", '<li><span class="data-key" title="{}">{}:</span> {}</li>',
+                                 ((key, labels.get(key, key), _data_value(item, labels, depth + 1))
+                                  for key, item in _ordered(value, labels)))
+        return format_html('<ul class="data-list">{}</ul>', items)
+    if isinstance(value, list) and value:
+        items = format_html_join("", "<li>{}</li>", ((_data_value(item, labels, depth + 1),) for item in value))
+        return format_html('<ol class="data-list">{}</ol>', items)
+    if value in (None, "", [], {}):
+        return format_html('<span class="data-empty">{}</span>', "—" if value is None else "(vazio)")
+    if isinstance(value, bool):
+        return format_html("{}", "sim" if value else "não")
+    return format_html('<span class="data-text">{}</span>', value)
 
 
 class ReasonForm(forms.Form):

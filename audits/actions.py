@@ -60,3 +60,31 @@ KINDS: dict[str, str] = {
     "form2json": "Automação form2json",
     "dfd": "Automação DFD (Documento de Formalização da Demanda)",
 }
+
+# How the admin labels the keys of an event's `details` (at any depth; a key not listed shows as
+# itself). The keys stay English in the trail, the API and the CSV; these are for reading only.
+DETAIL_LABELS: dict[str, str] = {
+    # who and how
+    "identifier": "Identificador informado", "email": "E-mail", "via": "Por meio de", "source": "Origem",
+    "remember_me": "Manter conectado", "reason": "Motivo", "note": "Observação", "by_staff": "Pela equipe",
+    "address": "Endereço IP", "scope": "Alcance", "failures": "Falhas", "until": "Até",
+    # people, roles and sessions
+    "user_id": "Usuário", "session_id": "Sessão", "sessions_revoked": "Sessões revogadas",
+    "fields": "Campos alterados", "changes": "Alterações", "before": "Antes", "after": "Depois",
+    "nome": "Nome", "cpf": "CPF", "roles": "Papéis", "is_active": "Ativo", "is_staff": "Acesso à administração",
+    "is_superuser": "Superusuário", "must_change": "Deve trocar a senha", "usable": "Senha utilizável",
+    "name": "Nome", "permissions_added": "Permissões adicionadas", "permissions_removed": "Permissões removidas",
+    # submissions and the task queue
+    "submission": "Submissão", "version": "Versão", "attempt": "Tentativa", "retry": "Reenvio",
+    "status": "Situação", "previous_status": "Situação anterior", "error": "Erro", "files": "Arquivos",
+    "run_after": "Nova tentativa após", "field": "Campo", "value": "Valor", "task": "Tarefa",
+    "task_path": "Função da tarefa", "worker": "Worker",
+    # shared files
+    "size": "Tamanho (bytes)", "content_type": "Tipo de conteúdo", "ttl": "Validade (segundos)",
+    "has_password": "Com senha", "max_downloads": "Limite de downloads", "step": "Etapa", "items": "Arquivos",
+    # batches: prune, cleanup and seals
+    "cutoff": "Data de corte", "older_than_seconds": "Mais antigos que (segundos)", "deleted": "Removidos",
+    "count": "Quantidade", "orphans": "Órfãos", "first_id": "Primeiro id", "last_id": "Último id",
+    "partition": "Partição", "month": "Mês", "seal": "Selo", "last_at": "Último evento em",
+    "root": "Raiz Merkle", "prev": "Hash do selo anterior", "hash": "Hash",
+}

@@ -6,8 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from agepar.admin_tools import BigTableAdmin, CsvExportMixin, ReadOnlyAdminMixin, pretty_json, status_badge
-from audits.actions import ACTIONS, KINDS
+from agepar.admin_tools import BigTableAdmin, CsvExportMixin, ReadOnlyAdminMixin, data_table, status_badge
+from audits.actions import ACTIONS, DETAIL_LABELS, KINDS
 from audits.api import CSV_HEADER
 from audits.models import AuditEvent
 from audits.selectors import export_rows
@@ -98,7 +98,7 @@ class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
     lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-at", "-id")  # newest first like the API, on the same (..., at, id) indexes
     fields = ("id", "at", "action", "status", "kind", "actor_link", "actor_label", "target_type", "target_link",
-              "session_link", "ip", "user_agent", "request_id", "details_pretty")
+              "session_link", "ip", "user_agent", "request_id", "details_table")
     readonly_fields = fields
 
     csv_name = "auditoria"
@@ -152,6 +152,6 @@ class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         return format_html('<a href="{}?q={}">{}</a>', url, obj.session_public_id, obj.session_public_id)
 
     @admin.display(description="detalhes")
-    def details_pretty(self, obj):
-        return pretty_json(obj.details)
+    def details_table(self, obj):
+        return data_table(obj.details, DETAIL_LABELS)
 

@@ -13,9 +13,9 @@ from agepar.admin_tools import (
     ReadOnlyAdminMixin,
     audit_trail_url,
     confirm_with_reason,
+    data_table,
     duration,
     permission_check,
-    pretty_json,
     status_badge,
 )
 from agepar.api import keyset_rows
@@ -76,7 +76,7 @@ class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
     search_fields = ("=actor_cpf", "^actor_email", "^actor_nome")
     search_help_text = "CPF (exato), início do e-mail ou início do nome do autor; ou o número da submissão."
     fields = ("id", "kind", "version", "status", "actor", "actor_nome", "actor_email", "actor_cpf", "attempts",
-              "retries", "run_after", "error", "payload_pretty", "result_pretty", "files_list", "created_at",
+              "retries", "run_after", "error", "payload_table", "result_table", "files_list", "created_at",
               "updated_at", "started_at", "finished_at", "lease_expires_at", "idempotency_key", "unique_key",
               "deleted_at", "deleted_by")
     readonly_fields = fields
@@ -117,12 +117,14 @@ class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         return duration(obj.finished_at - obj.started_at)
 
     @admin.display(description="dados enviados")
-    def payload_pretty(self, obj):
-        return pretty_json(obj.payload)
+    def payload_table(self, obj):
+        automation = automations.get(obj.kind)
+        return data_table(obj.payload, automation.payload_labels if automation else None)
 
     @admin.display(description="resultado")
-    def result_pretty(self, obj):
-        return pretty_json(obj.result) if obj.result is not None else "—"
+    def result_table(self, obj):
+        automation = automations.get(obj.kind)
+        return data_table(obj.result, automation.result_labels if automation else automations.RESULT_LABELS)
 
     @admin.display(description="arquivos do resultado")
     def files_list(self, obj):

@@ -13,6 +13,7 @@ and optionally:
     MAX_RESULT_SIZE = 20 * 1024**2       # bytes of files one run may store (default SUBMISSIONS_MAX_RESULT_SIZE)
     UNIQUE_FIELD = "protocolo"           # a payload field no two live submissions of this kind share (409)
     DUPLICATE_MESSAGE = "..."            # the 409's detail for UNIQUE_FIELD
+    RESULT_LABELS = {"total": "Total"}   # Portuguese labels of result keys that are not payload fields
 
 run() fails the run by raising AutomationError (the message is shown to the user; the run ends
 in `error`) or RetryableAutomationError (a passing failure: the run is queued again with a growing
@@ -28,7 +29,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from types import ModuleType
 from typing import IO
 
@@ -66,6 +67,27 @@ class Result:
     files: Sequence[ResultFile] = ()
 
 
+# How the admin labels result keys that the platform writes (the files listing of
+# submissions.results) and the metadata block every automation here ends its result with.
+RESULT_LABELS = {
+    "files": "Arquivos", "name": "Nome", "size": "Tamanho (bytes)", "content_type": "Tipo de conteúdo",
+    "sha256": "SHA-256", "metadata": "Metadados", "engine": "Gerado por", "geradoEm": "Gerado em",
+    "submissionId": "Submissão",
+}
+
+
+def field_labels(serializer: serializers.Serializer) -> dict[str, str]:
+    """Each field's label by name, in the serializer's order, then those of nested serializers (a
+    name keeps its outermost label)."""
+    labels = {name: str(field.label) for name, field in serializer.fields.items()}
+    for field in serializer.fields.values():
+        nested = getattr(field, "child", field)  # `many=True` wraps the item serializer
+        if isinstance(nested, serializers.Serializer):
+            for name, label in field_labels(nested).items():
+                labels.setdefault(name, label)
+    return labels
+
+
 _run_state = threading.local()
 
 
@@ -91,6 +113,21 @@ class Automation:
     @property
     def payload_serializer(self) -> type[serializers.Serializer]:
         return self.module.PayloadSerializer
+
+    @cached_property
+    def payload_labels(self) -> dict[str, str]:
+        """The payload's field labels by key (the admin shows payloads as labelled tables)."""
+        return field_labels(self.payload_serializer())
+
+    @cached_property
+    def result_labels(self) -> dict[str, str]:
+        """Result keys named like payload fields take their labels, the others the module's RESULT_LABELS,
+        then the platform's (in that order on the page too)."""
+        labels = dict(self.payload_labels)
+        for extra in (getattr(self.module, "RESULT_LABELS", {}), RESULT_LABELS):
+            for key, label in extra.items():
+                labels.setdefault(key, label)
+        return labels
 
     def run(self, payload: dict, submission) -> dict | Result:
         return self.module.run(payload, submission)

@@ -51,6 +51,7 @@ TIMEOUT = 300
 MAX_RESULT_SIZE = 20 * 1024**2
 UNIQUE_FIELD = "protocolo"
 DUPLICATE_MESSAGE = "Já existe um DFD com este protocolo."
+RESULT_LABELS = {"total_geral": "Total geral (R$)"}
 TEMPLATES = {"agepar": Path(__file__).with_suffix(".docx")}
 MAX_ITEMS = 100
 LONG_TEXT = 8000

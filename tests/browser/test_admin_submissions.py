@@ -26,9 +26,10 @@ def test_staff_filters_by_status_reads_the_json_and_retries_a_failed_submission(
 
     rows.first.locator("th a").click()
     page.wait_for_url(f"**/admin/submissions/submission/{failed.pk}/change/**")
-    payload = page.locator(".field-payload_pretty pre").inner_text()
-    assert f'"nome": "{failed.payload["nome"]}"' in payload
-    assert payload.startswith("{\n  ")  # indented, one key per line
+    # The payload as a table labelled by the automation's serializer, values as typed.
+    assert page.locator(".field-payload_table th[title=nome]").inner_text() == "Nome"
+    assert page.locator(".field-payload_table th[title=nome] + td").inner_text() == failed.payload["nome"]
+    assert page.locator(".field-payload_table th[title=itens] + td li").count() == 2 * 3  # 2 items × (item, 2 keys)
     assert "Tempo esgotado ao gerar o documento" in page.locator(".field-error").inner_text()
     assert page.locator("input[name=_save]").count() == 0  # read-only: no save button
     screenshot(page, "admin-submissao-detalhe")
