@@ -2,7 +2,11 @@ import re
 
 from django.contrib import admin, messages
 from django.contrib.admin import DateFieldListFilter
-from django.urls import reverse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -19,7 +23,7 @@ from agepar.admin_tools import (
     status_badge,
 )
 from agepar.api import keyset_rows
-from submissions import automations, selectors, services
+from submissions import automations, delivery, selectors, services
 from submissions.models import Submission, TaskRun
 
 
@@ -90,12 +94,50 @@ class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         rows = queryset.order_by(*selectors.NEWEST_FIRST).values_list(*self.csv_header)
         return keyset_rows(rows, size=2000, position=lambda row: (row[7], row[0]))  # (created_at, id)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The workflow buttons of the page (templates/admin/submissions/submission/change_form.html).
-        extra_context = {**(extra_context or {}), "can_retry": self.has_retry_permission(request),
-                         "can_fail": self.has_fail_permission(request),
-                         "events_url": audit_trail_url("submissions.submission", object_id)}
-        return super().change_view(request, object_id, form_url, extra_context)
+        context.update(can_retry=self.has_retry_permission(request), can_fail=self.has_fail_permission(request),
+                       events_url=audit_trail_url("submissions.submission", obj.pk),
+                       result_url=self._result_url(obj) if self._has_result(obj) else None)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- downloads: the result's files and JSON, for who may view the submission ---------------
+    def get_urls(self):
+        view, name = self.admin_site.admin_view, f"{self.opts.app_label}_{self.opts.model_name}"
+        return [path("<path:object_id>/resultado.json", view(self.download_result), name=f"{name}_result"),
+                path("<path:object_id>/arquivos/<str:file_name>", view(self.download_file), name=f"{name}_file"),
+                *super().get_urls()]
+
+    @staticmethod
+    def _has_result(submission: Submission) -> bool:
+        # A withdrawn run's files are deleted with it; the API no longer shows it either.
+        return submission.status == Submission.Status.DONE and submission.deleted_at is None
+
+    def _result_url(self, submission: Submission, file_name: str | None = None) -> str:
+        if file_name is None:
+            return reverse("admin:submissions_submission_result", args=[submission.pk])
+        return reverse("admin:submissions_submission_file", args=[submission.pk, file_name])
+
+    def _readable(self, request, object_id) -> Submission:
+        submission = self.get_object(request, unquote(object_id))
+        if submission is None or not self._has_result(submission):
+            raise Http404
+        if not self.has_view_permission(request, submission):
+            raise PermissionDenied
+        return submission
+
+    def download_result(self, request, object_id):
+        return delivery.result_json_response(self._readable(request, object_id))
+
+    def download_file(self, request, object_id, file_name):
+        """Audited like the API's download (submission.file_downloaded, `via: admin`)."""
+        submission = self._readable(request, object_id)
+        file = selectors.submission_file(submission=submission, name=file_name)
+        response = delivery.file_response(submission, file, request=request, via="admin") if file else None
+        if response is None:
+            self.message_user(request, f"O arquivo {file_name} não está mais disponível.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:submissions_submission_change", args=[submission.pk]))
+        return response
 
     @admin.display(description="automação", ordering="kind")
     def automacao(self, obj):
@@ -131,8 +173,13 @@ class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         files = selectors.submission_files(submission_id=obj.pk)
         if not files:
             return "—"
-        return format_html_join("", '<div><a href="{}">{}</a> ({} bytes, {})</div>',
-                                ((f["download_url"], f["name"], f["size"], f["content_type"]) for f in files))
+        if not self._has_result(obj):
+            return format_html_join("", '<div class="result-file">{} ({}, {})</div>', (
+                (f["name"], filesizeformat(f["size"]), f["content_type"]) for f in files))
+        return format_html_join("", '<div class="result-file"><a class="button" href="{}" download>Baixar</a> '
+                                    '{} ({}, {})</div>',
+                                ((self._result_url(obj, f["name"]), f["name"], filesizeformat(f["size"]),
+                                  f["content_type"]) for f in files))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -13,9 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, has_role
-from agepar.downloads import attachment
 from agepar.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
-from submissions import automations, selectors, services
+from submissions import automations, delivery, selectors, services
 from submissions.models import Submission
 from submissions.payloads import json_schema
 
@@ -246,11 +245,9 @@ def _done(request, pk) -> Submission:
 
 
 def _file_download(request, submission: Submission, file) -> HttpResponse:
-    try:
-        response = attachment(file.storage_name, filename=file.name, content_type=file.content_type)
-    except FileNotFoundError:
-        raise NotFound("O arquivo não está mais disponível.") from None
-    services.record_file_download(submission=submission, file=file, actor=request.user, request=request)
+    response = delivery.file_response(submission, file, request=request)
+    if response is None:
+        raise NotFound("O arquivo não está mais disponível.")
     return response
 
 
@@ -277,11 +274,5 @@ class SubmissionResultApi(APIView):
         files = list(submission.files.order_by("id")[:2])
         if len(files) == 1:
             return _file_download(request, submission, files[0])
-        automation = automations.get(submission.kind)
-        filename = automation.result_filename(submission) if automation else f"{submission.kind}-{submission.pk}.json"
-        response = HttpResponse(json.dumps(submission.result, ensure_ascii=False, indent=2).encode(),
-                                content_type="application/json; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return delivery.result_json_response(submission)
 

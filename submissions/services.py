@@ -273,10 +273,11 @@ def submission_delete(*, submission: Submission, actor, request=None) -> None:
         transaction.on_commit(lambda: blobs.delete(names))
 
 
-def record_file_download(*, submission: Submission, file: SubmissionFile, actor, request=None) -> None:
+def record_file_download(*, submission: Submission, file: SubmissionFile, actor, request=None,
+                         via: str | None = None) -> None:
     with transaction.atomic():
         record("submission.file_downloaded", actor=actor, request=request, kind=submission.kind, target=submission,
-               details=_details(submission, name=file.name, size=file.size))
+               details=_details(submission, name=file.name, size=file.size, **({"via": via} if via else {})))
 
 
 def submission_mark_error(*, submission: Submission, actor, reason: str, request=None) -> None:

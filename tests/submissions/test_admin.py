@@ -112,4 +112,4 @@ def test_withdrawn_filter_and_the_fields_of_a_withdrawn_run_with_files(admin_cli
     page = admin_client.get(f"{URL}{rows['error'].pk}/change/").content.decode()
     assert "excluída por" in page.lower() and owner.email in page
     page = admin_client.get(f"{URL}{with_files.pk}/change/").content.decode()
-    assert f'href="/api/submissions/{with_files.pk}/files/dados.csv"' in page
+    assert f'href="/admin/submissions/submission/{with_files.pk}/arquivos/dados.csv"' in page
