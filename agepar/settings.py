@@ -332,6 +332,15 @@ FILESHARE_DELETED_RETENTION = env.duration("FILESHARE_DELETED_RETENTION", "30d")
 FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN = env.integer("FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN", 5, minimum=1)
 FILESHARE_PASSWORD_ATTEMPTS_PER_IP = env.integer("FILESHARE_PASSWORD_ATTEMPTS_PER_IP", 20, minimum=1)
 FILESHARE_PASSWORD_WINDOW = env.duration("FILESHARE_PASSWORD_WINDOW", "15m")
+# Direct uploads to the bucket (S3 storage only; docs/API.md "Direct uploads"): the client has this long
+# to PUT the bytes and confirm, and its presigned URLs expire then (SigV4 signs for at most 7 days).
+FILESHARE_UPLOAD_WINDOW = env.duration("FILESHARE_UPLOAD_WINDOW", "2h")
+# Files up to this size go up in one PUT, bigger ones in parts of this size (S3 takes 5 MiB to 5 GiB).
+FILESHARE_UPLOAD_PART_SIZE = env.size("FILESHARE_UPLOAD_PART_SIZE", 64 * 1024**2)
+if not 60 <= FILESHARE_UPLOAD_WINDOW <= 7 * 86400:
+    raise ImproperlyConfigured("FILESHARE_UPLOAD_WINDOW must be between 1m and 7d.")
+if not 5 * 1024**2 <= FILESHARE_UPLOAD_PART_SIZE <= 5 * 1024**3:
+    raise ImproperlyConfigured("FILESHARE_UPLOAD_PART_SIZE must be between 5MiB and 5GiB (S3's part sizes).")
 FILESHARE_STORAGE = env.string("FILESHARE_STORAGE") or "filesystem"
 if FILESHARE_STORAGE == "s3":
     from botocore.config import Config as _BotoConfig

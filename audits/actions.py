@@ -38,7 +38,10 @@ ACTIONS: dict[str, str] = {
     "task.reaped": "Tarefa marcada como falha (o worker que a executava parou)",
     "task.pruned": "Resultados antigos de tarefas removidos",
     # Temporary file-share links (fileshare).
-    "fileshare.uploaded": "Arquivo enviado",
+    "fileshare.uploaded": "Arquivo enviado (pela API, ou envio direto concluído)",
+    "fileshare.upload_started": "Envio direto ao S3 iniciado (cota reservada)",
+    "fileshare.upload_refused": "Envio direto recusado na conclusão (tamanho, tipo ou SHA-256; objeto apagado)",
+    "fileshare.upload_aborted": "Envio direto cancelado (pelo dono, ou abandonado e cancelado pela limpeza)",
     "fileshare.downloaded": "Arquivo baixado",
     "fileshare.download_denied": "Download recusado",
     "fileshare.link_rotated": "Link trocado",

@@ -1,5 +1,7 @@
 """Owner API of file sharing (API.md "File sharing"). Views are thin: services write, selectors read."""
 
+import unicodedata
+
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,10 +14,11 @@ from rest_framework.response import Response
 from accounts.roles import has_role
 from agepar.api import ErrorSerializer
 from agepar.errors import Forbidden, Gone, InvalidInput, NotFound
-from fileshare import selectors, services
+from fileshare import direct, selectors, services
+from fileshare.bucket import PresignedPut
 from fileshare.delivery import deliver
-from fileshare.models import FileShareItem
-from fileshare.uploads import StreamingUploadHandler
+from fileshare.models import DirectUpload, FileShareItem
+from fileshare.uploads import StreamingUploadHandler, clean_name
 
 Error = ErrorSerializer
 
@@ -165,3 +168,101 @@ class ItemLinkApi(GenericAPIView):
         item = _item_or_404(request, pk, admin_allowed=False)
         token = services.item_rotate_link(item=item, actor=request.user, request=request)
         return Response({"link": public_link(request, token)})
+
+
+# --- direct uploads to the bucket (API.md "Direct uploads") ---------------------------------------------------
+class DirectUploadSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255, trim_whitespace=False,
+                                 help_text="Nome do arquivo, sem caminho nem caracteres de controle.")
+    size = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Tamanho exato, em bytes.")
+    ttl = serializers.ChoiceField(choices=sorted(services.TTLS), default="7d")
+    password = serializers.CharField(required=False, allow_blank=True, max_length=128, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    max_downloads = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000)
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}\Z", required=False, allow_blank=True,
+                                    help_text="SHA-256 do arquivo em hexadecimal (opcional): conferido na conclusão "
+                                              "e, no PUT único, pelo próprio S3.")
+
+    def validate_name(self, value: str) -> str:
+        # The streamed upload cleans what a browser sends; a program declaring a name gets told instead.
+        if clean_name(value) != unicodedata.normalize("NFC", value):
+            raise serializers.ValidationError("Nome de arquivo inválido: sem barras, caracteres de controle, "
+                                              "espaços ou pontos nas pontas.")
+        return clean_name(value)
+
+
+class PresignedPartSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    size = serializers.IntegerField(help_text="Bytes exatos desta parte (o Content-Length faz parte da assinatura).")
+    url = serializers.URLField(help_text="PUT do conteúdo, até expires_at.")
+    headers = serializers.DictField(child=serializers.CharField(),
+                                    help_text="Cabeçalhos a enviar exatamente assim (assinados).")
+
+
+class DirectUploadStartedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(help_text="Envie e conclua até este instante.")
+    multipart = serializers.BooleanField()
+    part_size = serializers.IntegerField()
+    parts = PresignedPartSerializer(many=True)
+
+
+class UploadedPartSerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, max_value=direct.MAX_PARTS)
+    etag = serializers.RegexField(r"^[\x21-\x7e]{1,128}\Z", help_text="O ETag que o S3 devolveu no PUT da parte.")
+
+
+class DirectUploadCompleteSerializer(serializers.Serializer):
+    parts = serializers.ListField(child=UploadedPartSerializer(), required=False, default=list,
+                                  max_length=direct.MAX_PARTS, help_text="Só no envio em partes: todas, de 1 a n.")
+
+
+def _started_body(upload: DirectUpload, presigned: list[PresignedPut]) -> dict:
+    parts = [{"number": number, "size": direct.part_length(upload, number), "url": put.url, "headers": put.headers}
+             for number, put in enumerate(presigned, start=1)]
+    return DirectUploadStartedSerializer({
+        "id": upload.pk, "name": upload.original_name, "size": upload.size, "expires_at": upload.expires_at,
+        "multipart": bool(upload.multipart_id), "part_size": upload.part_size, "parts": parts}).data
+
+
+class DirectUploadStartApi(GenericAPIView):
+    serializer_class = DirectUploadSerializer
+
+    @extend_schema(tags=["fileshare"], request=DirectUploadSerializer,
+                   responses={201: DirectUploadStartedSerializer, 400: Error, 409: Error, 413: Error})
+    def post(self, request):
+        direct.ensure_available()
+        serializer = DirectUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload, presigned = direct.upload_start(
+            owner=request.user, name=data["name"], size=data["size"], ttl=data["ttl"],
+            password=data.get("password") or "", max_downloads=data.get("max_downloads"),
+            sha256=(data.get("sha256") or "").lower(), request=request)
+        return Response(_started_body(upload, presigned), status=status.HTTP_201_CREATED)
+
+
+class DirectUploadDetailApi(GenericAPIView):
+    @extend_schema(tags=["fileshare"], request=None, responses={204: None, 404: Error, 409: Error})
+    def delete(self, request, pk):
+        direct.upload_abort(upload=direct.upload_for(pk=pk, owner=request.user), request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DirectUploadCompleteApi(GenericAPIView):
+    serializer_class = DirectUploadCompleteSerializer
+
+    @extend_schema(tags=["fileshare"], request=DirectUploadCompleteSerializer,
+                   responses={201: ItemCreatedSerializer, 400: Error, 404: Error, 409: Error, 410: Error,
+                              415: Error})
+    def post(self, request, pk):
+        upload = direct.upload_for(pk=pk, owner=request.user)
+        serializer = DirectUploadCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parts = [(part["number"], part["etag"]) for part in serializer.validated_data["parts"]]
+        item, token = direct.upload_complete(upload=upload, parts=parts, request=request)
+        body = ItemSerializer(item).data
+        body["link"] = public_link(request, token)
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -101,3 +102,57 @@ class RevokedLink(models.Model):
 
     def __str__(self):
         return f"link revogado de {self.item_id}"
+
+
+class DirectUploadQuerySet(models.QuerySet):
+    def abandoned(self, now: datetime, *, grace) -> "DirectUploadQuerySet":
+        """Past their deadline and not being completed (or stuck completing for longer than `grace`):
+        what cleanup_fileshare aborts. A `complete` claims an upload only before its deadline."""
+        return self.filter(Q(completing_since__isnull=True) | Q(completing_since__lte=now - grace),
+                           expires_at__lte=now)
+
+
+class DirectUpload(models.Model):
+    """A file on its way straight to the bucket (FILESHARE_STORAGE=s3; docs/API.md "Direct uploads").
+
+    The row is the reservation: its `size` and one item count toward the owner's quota from
+    `POST /api/fileshare/uploads` until it is completed (it becomes a FileShareItem with the same
+    `storage_name`), refused or aborted; then it is deleted. The password is kept hashed, as on the item.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="dono", on_delete=models.CASCADE,
+                              related_name="direct_uploads")
+    original_name = models.CharField("nome do arquivo", max_length=255)
+    storage_name = models.CharField("nome no armazenamento", max_length=100, unique=True)
+    size = models.BigIntegerField("tamanho declarado (bytes)")
+    sha256 = models.CharField("SHA-256 declarado", max_length=64, blank=True, default="")
+    # S3's UploadId of the multipart upload; empty for a file sent in one PUT.
+    multipart_id = models.CharField("id do envio multipart", max_length=1024, blank=True, default="")
+    part_size = models.BigIntegerField("tamanho das partes (bytes)")
+    ttl = models.CharField("validade do link", max_length=8)
+    password = models.CharField("senha (hash)", max_length=128, blank=True, default="")
+    max_downloads = models.PositiveIntegerField("limite de downloads", null=True, blank=True)
+    created_at = models.DateTimeField("iniciado em", default=timezone.now)
+    expires_at = models.DateTimeField("concluir até")
+    # Set by the one `complete` request that claimed the upload (a conditional UPDATE), until it ends.
+    completing_since = models.DateTimeField("concluindo desde", null=True, blank=True)
+
+    objects = DirectUploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "envio direto"
+        verbose_name_plural = "envios diretos"
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=1), name="fileshare_direct_size_positive"),
+            models.CheckConstraint(condition=Q(max_downloads__isnull=True) | Q(max_downloads__gte=1),
+                                   name="fileshare_direct_max_downloads_positive"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="fileshare_direct_expiry")]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def part_count(self) -> int:
+        return -(-self.size // self.part_size)

@@ -15,7 +15,8 @@ from django.utils import timezone
 from agepar import blobs
 from agepar.errors import Conflict, Gone, InsufficientStorage, PayloadTooLarge
 from audits.services import record
-from fileshare.models import FileShareItem, RevokedLink
+from fileshare import bucket
+from fileshare.models import DirectUpload, FileShareItem, RevokedLink
 from fileshare.sniff import safe_download_name
 from fileshare.tokens import new_token
 
@@ -26,16 +27,48 @@ NAME_COLUMN_LENGTH = FileShareItem._meta.get_field("original_name").max_length
 CLEANUP_ACTOR = "system:cleanup_fileshare"
 # A blob is written before its row commits; younger blobs may belong to an upload in flight.
 ORPHAN_MIN_AGE = timedelta(hours=1)
+# How long a direct upload's `complete` may take (it reads the object back) before cleanup aborts it anyway.
+COMPLETE_GRACE = timedelta(hours=1)
 
 
-def _check_quota(owner, size: int) -> None:
-    usage = FileShareItem.objects.live().filter(owner=owner).aggregate(
-        items=Count("id"), total=Coalesce(Sum("size"), 0))
-    if usage["items"] >= settings.FILESHARE_USER_MAX_ITEMS:
+def check_quota(owner, size: int) -> None:
+    """Room for one more file of `size` bytes? Live items and the reservations of direct uploads in
+    flight both count. Inside a transaction, call lock_owner() first."""
+    usage = [qs.aggregate(items=Count("pk"), total=Coalesce(Sum("size"), 0)) for qs in (
+        FileShareItem.objects.live().filter(owner=owner), DirectUpload.objects.filter(owner=owner))]
+    if sum(u["items"] for u in usage) >= settings.FILESHARE_USER_MAX_ITEMS:
         raise Conflict("Você atingiu o número máximo de arquivos compartilhados. Exclua algum antes de enviar outro.",
                        code="too_many_items")
-    if usage["total"] + size > settings.FILESHARE_USER_QUOTA_BYTES:
+    if sum(u["total"] for u in usage) + size > settings.FILESHARE_USER_QUOTA_BYTES:
         raise PayloadTooLarge("Sua cota de armazenamento não comporta este arquivo.", code="quota_exceeded")
+
+
+def lock_owner(owner) -> None:
+    """Race: two uploads of one user passing the quota together; the owner's row lock serializes
+    them on PostgreSQL (SQLite's immediate transactions already do)."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+
+
+def expiry(ttl: str, now: datetime) -> datetime:
+    return now + min(TTLS[ttl], timedelta(seconds=settings.FILESHARE_MAX_TTL))
+
+
+def add_item(*, owner, name: str, storage_name: str, size: int, content_type: str, sha256: str, ttl: str,
+             password_hash: str, max_downloads: int | None, request=None,
+             details: dict | None = None) -> tuple[FileShareItem, str]:
+    """Inside the caller's transaction: the item row of a stored blob and its `fileshare.uploaded` event
+    (`details` added to the event's); returns (item, link token)."""
+    now = timezone.now()
+    token, token_hash = new_token()
+    item = FileShareItem.objects.create(
+        owner=owner, original_name=safe_download_name(name, content_type, max_length=NAME_COLUMN_LENGTH),
+        storage_name=storage_name, size=size, content_type=content_type, sha256=sha256, created_at=now,
+        expires_at=expiry(ttl, now), max_downloads=max_downloads, token_hash=token_hash, password=password_hash)
+    record("fileshare.uploaded", actor=owner, request=request, kind=KIND, target=item,
+           details={"name": item.original_name, "size": item.size, "content_type": item.content_type,
+                    "ttl": ttl, "has_password": bool(password_hash), "max_downloads": max_downloads,
+                    **(details or {})})
+    return item, token
 
 
 def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: int | None = None,
@@ -45,10 +78,8 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
     The blob is written first and becomes reachable only when the row commits; if anything
     fails in between, the blob is deleted (a crash in between leaves an orphan for cleanup).
     """
-    _check_quota(owner, upload.size)  # early answer, before copying the blob anywhere
-    now = timezone.now()
-    expires_at = now + min(TTLS[ttl], timedelta(seconds=settings.FILESHARE_MAX_TTL))
-    name = blobs.new_name(now=now)
+    check_quota(owner, upload.size)  # early answer, before copying the blob anywhere
+    name = blobs.new_name()
     try:
         name = default_storage.save(name, upload)
     except OSError as exc:
@@ -56,27 +87,17 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage() from exc
         raise
-    token, token_hash = new_token()
     try:
         with transaction.atomic():
-            # Race: two uploads of one user passing the quota together; the owner's row lock
-            # serializes them on PostgreSQL (SQLite's immediate transactions already do).
-            get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
-            _check_quota(owner, upload.size)
-            original_name = safe_download_name(upload.name, upload.content_type, max_length=NAME_COLUMN_LENGTH)
-            item = FileShareItem.objects.create(
-                owner=owner, original_name=original_name, storage_name=name, size=upload.size,
-                content_type=upload.content_type, sha256=upload.sha256,
-                created_at=now, expires_at=expires_at, max_downloads=max_downloads, token_hash=token_hash,
-                password=make_password(password) if password else "",
-            )
-            record("fileshare.uploaded", actor=owner, request=request, kind=KIND, target=item,
-                   details={"name": item.original_name, "size": item.size, "content_type": item.content_type,
-                            "ttl": ttl, "has_password": bool(password), "max_downloads": max_downloads})
+            lock_owner(owner)
+            check_quota(owner, upload.size)
+            return add_item(owner=owner, name=upload.name, storage_name=name, size=upload.size,
+                            content_type=upload.content_type, sha256=upload.sha256, ttl=ttl,
+                            password_hash=make_password(password) if password else "",
+                            max_downloads=max_downloads, request=request)
     except BaseException:
         blobs.delete([name])
         raise
-    return item, token
 
 
 def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
@@ -201,9 +222,33 @@ def items_purge_deleted(*, before: datetime, batch_size: int = 500, dry_run: boo
         total += count
 
 
+def uploads_abort_abandoned(*, batch_size: int = 500, dry_run: bool = False) -> int:
+    """Abort the direct uploads not completed by their deadline (or stuck completing past COMPLETE_GRACE):
+    their reservations go, one `fileshare.upload_aborted` event per batch lists them, and their parts or
+    objects are deleted once the batch has committed."""
+    abandoned = DirectUpload.objects.abandoned(timezone.now(), grace=COMPLETE_GRACE)
+    if dry_run:
+        return abandoned.count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(_skip_locked(abandoned.order_by("expires_at", "pk"))
+                        .values_list("pk", "storage_name", "multipart_id")[:batch_size])
+            if not rows:
+                return total
+            count = DirectUpload.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()[0]
+            record("fileshare.upload_aborted", actor_label=CLEANUP_ACTOR, kind=KIND,
+                   details={"via": "cleanup", "count": count, "uploads": [str(pk) for pk, _, _ in rows]})
+            transaction.on_commit(lambda rows=rows: [bucket.discard(name, multipart_id)
+                                                     for _, name, multipart_id in rows])
+        total += count
+
+
 def _claimed(names: list[str]) -> list[str]:
-    return list(FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
-                .values_list("storage_name", flat=True))
+    """The blobs of items not deleted, and the objects of direct uploads still in flight."""
+    return [*FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
+            .values_list("storage_name", flat=True),
+            *DirectUpload.objects.filter(storage_name__in=names).values_list("storage_name", flat=True)]
 
 
 def orphan_blobs_remove(*, batch_size: int = 500, dry_run: bool = False) -> int:

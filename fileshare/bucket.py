@@ -1,0 +1,126 @@
+"""The bucket's side of direct uploads: presigned PUTs, multipart calls, and reading an object back.
+
+Only with FILESHARE_STORAGE=s3, where the default storage is django-storages' S3Storage: its boto3
+client signs and calls, so the credentials, endpoint and addressing style are the ones of every
+other blob. Object keys are the blob names (agepar.blobs; the storage has no `location` prefix).
+"""
+
+import base64
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+from django.core.files.storage import default_storage
+
+from agepar import blobs
+from agepar.downloads import uses_presigned_urls
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 1024 * 1024
+# What S3 answers when the part list of CompleteMultipartUpload does not match the parts it holds.
+PART_ERRORS = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML")
+
+
+class BadParts(Exception):
+    """The part list does not match the uploaded parts (missing, wrong ETag, too small)."""
+
+
+class NoSuchUpload(Exception):
+    """The multipart upload is gone (aborted)."""
+
+
+@dataclass(frozen=True)
+class PresignedPut:
+    url: str
+    headers: dict[str, str]  # to send exactly as given: they are part of the signature
+
+
+def available() -> bool:
+    return uses_presigned_urls(default_storage)
+
+
+def _client():
+    return default_storage.connection.meta.client
+
+
+def _object(name: str) -> dict[str, str]:
+    return {"Bucket": default_storage.bucket_name, "Key": name}
+
+
+def presign_put(name: str, *, size: int, sha256: str, expires_in: int) -> PresignedPut:
+    """One PUT of the whole file. Signed into it: the exact length, `If-None-Match: *` (the object can be
+    written once, so nobody overwrites it after `complete` checked it) and the declared SHA-256, if any,
+    which S3 verifies on arrival (BadDigest otherwise)."""
+    params = {**_object(name), "ContentLength": size, "IfNoneMatch": "*"}
+    headers = {"If-None-Match": "*"}
+    if sha256:
+        params["ChecksumSHA256"] = headers["x-amz-checksum-sha256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+    url = _client().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+    return PresignedPut(url, headers)
+
+
+def start_multipart(name: str) -> str:
+    return _client().create_multipart_upload(**_object(name))["UploadId"]
+
+
+def presign_part(name: str, multipart_id: str, *, number: int, size: int, expires_in: int) -> PresignedPut:
+    """One part, of exactly `size` bytes. Once the server completes the upload, these URLs write nothing."""
+    params = {**_object(name), "UploadId": multipart_id, "PartNumber": number, "ContentLength": size}
+    return PresignedPut(_client().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in), {})
+
+
+def complete_multipart(name: str, multipart_id: str, parts: list[tuple[int, str]]) -> None:
+    """Assemble the object from `parts` [(number, ETag)]; BadParts if S3 refuses the list."""
+    try:
+        _client().complete_multipart_upload(
+            **_object(name), UploadId=multipart_id,
+            MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]})
+    except ClientError as exc:
+        if _code(exc) in PART_ERRORS:
+            raise BadParts(str(exc)) from exc
+        if _code(exc) == "NoSuchUpload":
+            raise NoSuchUpload(str(exc)) from exc
+        raise
+
+
+def size_of(name: str) -> int | None:
+    """The stored object's length (HEAD), None if there is no object."""
+    try:
+        return _client().head_object(**_object(name))["ContentLength"]
+    except ClientError as exc:
+        if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def first_bytes(name: str, count: int) -> bytes:
+    """The first `count` bytes (a ranged GET), or the whole object if it is shorter."""
+    return _client().get_object(**_object(name), Range=f"bytes=0-{count - 1}")["Body"].read()
+
+
+def sha256_of(name: str) -> str:
+    """Read the object once, start to end, and hash it (S3 keeps no full-object SHA-256 of a multipart
+    upload, docs/scaling.md "Direct uploads")."""
+    digest = hashlib.sha256()
+    body = _client().get_object(**_object(name))["Body"]
+    for chunk in body.iter_chunks(READ_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discard(name: str, multipart_id: str = "") -> None:
+    """Best effort: abort the multipart upload (its parts go) and delete the object, whichever exists.
+    What survives a failure here is left to the lifecycle rule and the orphan sweep of cleanup_fileshare."""
+    if multipart_id:
+        try:
+            _client().abort_multipart_upload(**_object(name), UploadId=multipart_id)
+        except Exception as exc:
+            if _code(exc) != "NoSuchUpload":  # NoSuchUpload: completed, or aborted already
+                log.exception("could not abort multipart upload of %s", name)
+    blobs.delete([name])
+
+
+def _code(exc: Exception) -> str:
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""

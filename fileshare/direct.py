@@ -1,0 +1,205 @@
+"""Writes of direct uploads: the bytes go from the client straight to the bucket (docs/API.md "Direct uploads").
+
+start: the quota is reserved (a DirectUpload row) and presigned URLs are handed out; the client PUTs;
+complete: the server assembles a multipart upload, checks the stored size (HEAD), sniffs the type from
+the first bytes (a ranged GET), reads the object once for its SHA-256, and only then turns the
+reservation into a live item. A refused file is deleted; an abandoned upload is aborted by
+cleanup_fileshare. Every step leaves its audit event in the transaction that changes the row.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from agepar import blobs
+from agepar.errors import AppError, Conflict, Gone, NotFound, UnsupportedMediaType
+from audits.services import record
+from fileshare import bucket
+from fileshare.models import DirectUpload, FileShareItem
+from fileshare.services import KIND, add_item, check_quota, lock_owner
+from fileshare.sniff import SNIFF_BYTES, sniff
+from fileshare.uploads import too_large
+
+# S3 takes at most 10,000 parts: bigger files get bigger parts.
+MAX_PARTS = 10_000
+
+
+def ensure_available() -> None:
+    """Direct uploads need the S3 storage; with the filesystem one, files go through POST /api/fileshare/items."""
+    if not bucket.available():
+        raise Conflict("O envio direto só está disponível com o armazenamento S3; envie por /api/fileshare/items.",
+                       code="direct_upload_unavailable")
+
+
+def part_size_for(size: int) -> int:
+    """FILESHARE_UPLOAD_PART_SIZE, or the MiB multiple that fits `size` in MAX_PARTS parts."""
+    mib = 1024 * 1024
+    return max(settings.FILESHARE_UPLOAD_PART_SIZE, -(-size // (MAX_PARTS * mib)) * mib)
+
+
+def upload_start(*, owner, name: str, size: int, ttl: str, password: str = "", max_downloads: int | None = None,
+                 sha256: str = "", request=None) -> tuple[DirectUpload, list[bucket.PresignedPut]]:
+    """Reserve the quota and hand out the presigned PUTs: one for a file up to the part size, else one
+    per part (each exactly `part_size` bytes but the last). `name` is already a clean file name."""
+    ensure_available()
+    if size > settings.FILESHARE_MAX_UPLOAD_SIZE:
+        raise too_large()
+    check_quota(owner, size)  # early answer, before S3 is asked for anything
+    now = timezone.now()
+    upload = DirectUpload(owner=owner, original_name=name, storage_name=blobs.new_name(now=now), size=size,
+                          sha256=sha256, part_size=part_size_for(size), ttl=ttl, max_downloads=max_downloads,
+                          password=make_password(password) if password else "", created_at=now,
+                          expires_at=now + timedelta(seconds=settings.FILESHARE_UPLOAD_WINDOW))
+    if upload.part_count > 1:
+        upload.multipart_id = bucket.start_multipart(upload.storage_name)
+    try:
+        with transaction.atomic():
+            lock_owner(owner)
+            check_quota(owner, size)
+            upload.save(force_insert=True)
+            record("fileshare.upload_started", actor=owner, request=request, kind=KIND, target=upload,
+                   details={"name": name, "size": size, "parts": upload.part_count, "ttl": ttl,
+                            "has_password": bool(password), "max_downloads": max_downloads,
+                            "sha256_declared": bool(sha256)})
+    except BaseException:
+        if upload.multipart_id:
+            bucket.discard(upload.storage_name, upload.multipart_id)
+        raise
+    return upload, _presigned(upload)
+
+
+def _presigned(upload: DirectUpload) -> list[bucket.PresignedPut]:
+    expires_in = max(1, int((upload.expires_at - timezone.now()).total_seconds()))
+    if not upload.multipart_id:
+        return [bucket.presign_put(upload.storage_name, size=upload.size, sha256=upload.sha256,
+                                   expires_in=expires_in)]
+    return [bucket.presign_part(upload.storage_name, upload.multipart_id, number=number,
+                                size=part_length(upload, number), expires_in=expires_in)
+            for number in range(1, upload.part_count + 1)]
+
+
+def part_length(upload: DirectUpload, number: int) -> int:
+    return min(upload.part_size, upload.size - (number - 1) * upload.part_size)
+
+
+def upload_for(*, pk, owner) -> DirectUpload:
+    """The owner's upload in flight; 404 for anyone else's, or one that is gone."""
+    ensure_available()
+    upload = DirectUpload.objects.filter(pk=pk, owner=owner).first()
+    if upload is None:
+        raise NotFound()
+    return upload
+
+
+def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], request=None
+                    ) -> tuple[FileShareItem, str]:
+    """Check what the bucket holds and make it a live item; returns (item, link token).
+
+    `parts` [(number, ETag)] is the multipart upload's list (empty for a single PUT). A list that does
+    not match, or an object not uploaded yet, changes nothing (the client may try again); a size that
+    is not the declared one, a refused type or a SHA-256 other than the declared one ends the upload:
+    the object is deleted and the reservation released.
+    """
+    parts = sorted(parts)
+    if upload.multipart_id and [number for number, _ in parts] != list(range(1, upload.part_count + 1)):
+        raise AppError(f"Informe as {upload.part_count} partes, numeradas de 1 a {upload.part_count}, "
+                       "com o ETag que o S3 devolveu para cada uma.", code="invalid_parts")
+    if parts and not upload.multipart_id:
+        raise AppError("Este envio foi feito em um único PUT: não informe partes.", code="invalid_parts")
+    claimed = _claim(upload)
+    try:
+        size, content_type, sha256 = _verified(upload, parts, claimed, request)
+        with transaction.atomic():
+            if _release(upload, claimed):
+                return add_item(owner=upload.owner, name=upload.original_name, storage_name=upload.storage_name,
+                                size=size, content_type=content_type, sha256=sha256, ttl=upload.ttl,
+                                password_hash=upload.password, max_downloads=upload.max_downloads,
+                                request=request, details={"via": "direct", "upload": str(upload.pk)})
+    except bucket.BadParts as exc:
+        _unclaim(upload, claimed)
+        raise AppError("A lista de partes não confere com as partes enviadas ao S3 (número, ETag ou tamanho).",
+                       code="invalid_parts") from exc
+    except bucket.NoSuchUpload as exc:
+        _unclaim(upload, claimed)
+        raise _aborted() from exc
+    except BaseException:
+        _unclaim(upload, claimed)
+        raise
+    raise _aborted()  # the reservation went meanwhile; cleanup_fileshare deletes the object too
+
+
+def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, request) -> tuple[int, str, str]:
+    """(size, sniffed type, SHA-256) of what the bucket holds; a file that fails a check is refused."""
+    if upload.multipart_id:
+        bucket.complete_multipart(upload.storage_name, upload.multipart_id, parts)
+    size = bucket.size_of(upload.storage_name)
+    if size is None:
+        raise Conflict("O arquivo ainda não foi enviado ao armazenamento.", code="not_uploaded")
+    if size != upload.size:
+        _refuse(upload, claimed, "size_mismatch", request, stored_size=size)
+        raise AppError(f"O arquivo enviado tem {size} bytes, não os {upload.size} declarados; o envio foi "
+                       "descartado.", code="size_mismatch")
+    content_type = sniff(bucket.first_bytes(upload.storage_name, SNIFF_BYTES), upload.original_name,
+                         complete=size <= SNIFF_BYTES)
+    if content_type not in settings.FILESHARE_ALLOWED_TYPES:
+        _refuse(upload, claimed, "unsupported_file_type", request, content_type=content_type)
+        raise UnsupportedMediaType("Tipo de arquivo não permitido; o envio foi descartado.",
+                                   code="unsupported_file_type")
+    sha256 = bucket.sha256_of(upload.storage_name)
+    if upload.sha256 and sha256 != upload.sha256:
+        _refuse(upload, claimed, "checksum_mismatch", request)
+        raise AppError("O SHA-256 do arquivo enviado não é o declarado; o envio foi descartado.",
+                       code="checksum_mismatch")
+    return size, content_type, sha256
+
+
+def _aborted() -> Gone:
+    return Gone("O envio foi cancelado por ter passado do prazo; comece outro.", code="upload_aborted")
+
+
+def _claim(upload: DirectUpload):
+    """One `complete` at a time, and only before the deadline: a conditional UPDATE decides."""
+    now = timezone.now()
+    if DirectUpload.objects.filter(pk=upload.pk, completing_since__isnull=True, expires_at__gt=now).update(
+            completing_since=now):
+        return now
+    current = DirectUpload.objects.filter(pk=upload.pk).values_list("completing_since", "expires_at").first()
+    if current is None:
+        raise NotFound()
+    if current[0] is not None:
+        raise Conflict("Este envio já está sendo concluído.", code="upload_in_progress")
+    raise Gone("O prazo deste envio terminou; comece outro.", code="upload_expired")
+
+
+def _release(upload: DirectUpload, claimed) -> bool:
+    """Delete the reservation this request claimed; False if cleanup aborted it meanwhile."""
+    return bool(DirectUpload.objects.filter(pk=upload.pk, completing_since=claimed).delete()[0])
+
+
+def _unclaim(upload: DirectUpload, claimed) -> None:
+    # A no-op once the row is gone (refused, completed or aborted): then nothing is left to retry.
+    DirectUpload.objects.filter(pk=upload.pk, completing_since=claimed).update(completing_since=None)
+
+
+def _refuse(upload: DirectUpload, claimed, reason: str, request, **details) -> None:
+    with transaction.atomic():
+        if _release(upload, claimed):
+            record("fileshare.upload_refused", status="failure", actor=upload.owner, request=request, kind=KIND,
+                   target=upload, details={"name": upload.original_name, "reason": reason,
+                                           "declared_size": upload.size, **details})
+        transaction.on_commit(lambda: bucket.discard(upload.storage_name, upload.multipart_id))
+
+
+def upload_abort(*, upload: DirectUpload, request=None) -> None:
+    """The owner gives up: the reservation goes, and the parts or object with it (on commit)."""
+    with transaction.atomic():
+        if not DirectUpload.objects.filter(pk=upload.pk, completing_since__isnull=True).delete()[0]:
+            if DirectUpload.objects.filter(pk=upload.pk).exists():
+                raise Conflict("Este envio já está sendo concluído.", code="upload_in_progress")
+            raise NotFound()
+        record("fileshare.upload_aborted", actor=upload.owner, request=request, kind=KIND, target=upload,
+               details={"name": upload.original_name, "via": "owner"})
+        transaction.on_commit(lambda: bucket.discard(upload.storage_name, upload.multipart_id))

@@ -1,0 +1,358 @@
+"""Direct uploads to the bucket (docs/API.md "Direct uploads"), against moto's S3 server over HTTP.
+
+The client PUTs to the presigned URLs exactly as a front end would (tests/fileshare/s3.py); the
+server's checks at `complete` read the bucket for real: HEAD, ranged GET, the whole object.
+moto does not verify what a presigned URL signs (length, checksum), so the lies S3 itself would
+refuse reach `complete` here, which is the check under test.
+"""
+
+import base64
+import io
+import json
+import uuid
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+
+from audits.models import AuditEvent
+from fileshare import direct, services
+from fileshare.models import DirectUpload, FileShareItem
+from tests.fileshare.helpers import ITEMS_URL, PDF, PNG, public_path, sha256, upload
+from tests.fileshare.s3 import multipart_uploads, objects, put, send_parts
+
+pytestmark = pytest.mark.django_db
+UPLOADS_URL = "/api/fileshare/uploads"
+MiB = 1024 * 1024
+
+
+def start(client, name="relatorio.pdf", size=None, **fields):
+    return client.post(UPLOADS_URL, {"name": name, "size": len(PDF) if size is None else size, **fields},
+                       format="json")
+
+
+def complete(client, upload_id, parts=None):
+    return client.post(f"{UPLOADS_URL}/{upload_id}/complete", {"parts": parts or []}, format="json")
+
+
+def big_pdf(size: int) -> bytes:
+    return (b"%PDF-1.7\n" + bytes(range(256)) * (size // 256 + 1))[:size]
+
+
+def actions() -> list[str]:
+    return list(AuditEvent.objects.filter(kind="fileshare").order_by("id").values_list("action", flat=True))
+
+
+@pytest.fixture
+def small_parts(settings):
+    settings.FILESHARE_UPLOAD_PART_SIZE = 5 * MiB  # S3's smallest part: multipart from 5 MiB + 1 byte
+
+
+def test_single_put_goes_live_only_after_complete_with_sniffed_type_and_sha256(owner_client, owner, anon_client,
+                                                                               s3_storage):
+    # The client calls it a .txt; the bytes are a PNG: the item says so, and its name gets the extension.
+    response = start(owner_client, name="foto.txt", size=len(PNG), ttl="1d", max_downloads=2)
+    assert response.status_code == 201, response.content
+    started = response.json()
+    assert set(started) == {"id", "name", "size", "expires_at", "multipart", "part_size", "parts"}
+    assert started["multipart"] is False and len(started["parts"]) == 1
+    (part,) = started["parts"]
+    assert part["number"] == 1 and part["size"] == len(PNG) and part["headers"] == {"If-None-Match": "*"}
+    signed = parse_qs(urlsplit(part["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
+    assert {"content-length", "if-none-match"} <= set(signed)
+    reservation = DirectUpload.objects.get(pk=started["id"])
+    assert reservation.owner == owner and reservation.size == len(PNG)
+
+    send_parts(started, PNG)
+    # Uploaded but not confirmed: no item, nothing listed, nothing downloadable.
+    assert objects(s3_storage) == [reservation.storage_name]
+    assert FileShareItem.objects.count() == 0
+    assert owner_client.get(ITEMS_URL).json()["results"] == []
+
+    response = complete(owner_client, started["id"])
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["content_type"] == "image/png" and body["name"] == "foto.txt.png"
+    assert body["size"] == len(PNG) and body["sha256"] == sha256(PNG)
+    assert body["max_downloads"] == 2
+    item = FileShareItem.objects.get(pk=body["id"])
+    assert item.storage_name == reservation.storage_name and not DirectUpload.objects.exists()
+    assert [i["id"] for i in owner_client.get(ITEMS_URL).json()["results"]] == [item.pk]
+    download = anon_client.get(public_path(body["link"]) + "/download")
+    assert requests.get(download["Location"], timeout=10).content == PNG
+    assert actions() == ["fileshare.upload_started", "fileshare.uploaded", "fileshare.downloaded"]
+    event = AuditEvent.objects.get(action="fileshare.uploaded")
+    assert event.details["via"] == "direct" and event.details["upload"] == started["id"]
+    assert event.target_id == str(item.pk)
+
+    # The checked object cannot be replaced through the URL the client still holds (If-None-Match: *).
+    status, _, _ = put(part["url"], b"MZ" + bytes(len(PNG) - 2), part["headers"])
+    assert status == 412
+    assert s3_storage.get_object(Bucket="agepar-compartilhados", Key=item.storage_name)["Body"].read() == PNG
+
+
+def test_multipart_upload_with_parts_sent_concurrently(owner_client, s3_storage, small_parts):
+    content = big_pdf(11 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content), sha256=sha256(content).upper()).json()
+    assert started["multipart"] is True and started["part_size"] == 5 * MiB
+    assert [(p["number"], p["size"]) for p in started["parts"]] == [(1, 5 * MiB), (2, 5 * MiB), (3, MiB)]
+    assert multipart_uploads(s3_storage) == [DirectUpload.objects.get().storage_name]
+
+    parts = send_parts(started, content, concurrency=3)
+    response = complete(owner_client, started["id"], parts[::-1])  # any order
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["size"] == len(content) and body["sha256"] == sha256(content)
+    assert body["content_type"] == "application/pdf"
+    assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == [FileShareItem.objects.get().storage_name]
+
+
+def test_a_wrong_part_list_is_refused_and_changes_nothing(owner_client, s3_storage, small_parts):
+    content = big_pdf(6 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content)).json()
+    parts = send_parts(started, content)
+    for wrong in ([parts[0]],  # a part missing
+                  [parts[0], parts[0]],  # the same part twice
+                  [parts[0], {"number": 3, "etag": parts[1]["etag"]}],  # a number out of range
+                  [parts[0], {"number": 2, "etag": '"0123456789abcdef0123456789abcdef"'}],  # an ETag S3 refuses
+                  [parts[0], {"number": 2, "etag": "\"a\x00b\""}],  # NUL
+                  [{"number": "um", "etag": 1}, parts[1]]):  # wrong types
+        response = complete(owner_client, started["id"], wrong)
+        assert response.status_code == 400, (wrong, response.content)
+        assert response.json()["code"] in ("invalid_parts", "invalid")
+        assert FileShareItem.objects.count() == 0 and objects(s3_storage) == []
+        assert DirectUpload.objects.get().completing_since is None  # free to try again
+    assert complete(owner_client, started["id"], parts).status_code == 201
+
+
+def test_single_put_takes_no_part_list(owner_client, s3_storage):
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    response = complete(owner_client, started["id"], [{"number": 1, "etag": '"x"'}])
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parts"
+    assert complete(owner_client, started["id"]).status_code == 201
+
+
+@pytest.mark.parametrize("sent", [PDF + b"more bytes than declared", PDF[:-100]])
+def test_a_lying_size_is_refused_and_the_object_deleted(owner_client, owner, s3_storage, sent,
+                                                        django_capture_on_commit_callbacks):
+    started = start(owner_client, size=len(PDF)).json()
+    (part,) = started["parts"]
+    assert put(part["url"], sent, part["headers"])[0] == 200  # moto ignores the signed Content-Length
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(owner_client, started["id"])
+    assert response.status_code == 400 and response.json()["code"] == "size_mismatch"
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0 and not DirectUpload.objects.exists()
+    event = AuditEvent.objects.get(action="fileshare.upload_refused")
+    assert event.status == "failure" and event.actor_id == owner.pk
+    assert event.details["reason"] == "size_mismatch" and event.details["stored_size"] == len(sent)
+    # The refused upload is over: completing it again finds nothing.
+    assert complete(owner_client, started["id"]).status_code == 404
+
+
+def test_a_lying_multipart_size_is_refused_and_the_object_deleted(owner_client, s3_storage, small_parts,
+                                                                  django_capture_on_commit_callbacks):
+    content = big_pdf(6 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content)).json()
+    started["parts"][1]["size"] += MiB  # the last part carries more than it was signed for
+    parts = send_parts(started, content + bytes(MiB))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(owner_client, started["id"], parts)
+    assert response.status_code == 400 and response.json()["code"] == "size_mismatch"
+    assert objects(s3_storage) == [] and multipart_uploads(s3_storage) == [] and not DirectUpload.objects.exists()
+
+
+@pytest.mark.parametrize("content", [b"MZ\x90\x00" + bytes(5000), b"<!doctype html><script>alert(1)</script>",
+                                     b"<svg xmlns='http://www.w3.org/2000/svg'/>"])
+def test_a_forbidden_type_is_refused_with_415_and_the_object_deleted(owner_client, s3_storage, content,
+                                                                     django_capture_on_commit_callbacks):
+    started = start(owner_client, name="relatorio.pdf", size=len(content)).json()
+    send_parts(started, content)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(owner_client, started["id"])
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_file_type"
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0 and not DirectUpload.objects.exists()
+    assert AuditEvent.objects.get(action="fileshare.upload_refused").details["reason"] == "unsupported_file_type"
+
+
+def test_a_forbidden_type_is_sniffed_from_the_first_bytes_of_a_multipart_upload(owner_client, s3_storage,
+                                                                                 small_parts,
+                                                                                 django_capture_on_commit_callbacks):
+    content = b"\x7fELF" + bytes(6 * MiB)
+    started = start(owner_client, name="planilha.xlsx", size=len(content)).json()
+    parts = send_parts(started, content)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert complete(owner_client, started["id"], parts).status_code == 415
+    assert objects(s3_storage) == [] and multipart_uploads(s3_storage) == []
+
+
+def test_a_declared_sha256_that_does_not_match_is_refused(owner_client, s3_storage,
+                                                          django_capture_on_commit_callbacks):
+    declared = sha256(PDF)
+    started = start(owner_client, sha256=declared).json()
+    (part,) = started["parts"]
+    # Signed into the URL: real S3 refuses another body (BadDigest); moto does not check, complete does.
+    signed = parse_qs(urlsplit(part["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
+    assert "x-amz-checksum-sha256" in signed
+    assert part["headers"]["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(declared)).decode()
+    tampered = PDF.replace(b"Catalog", b"Catalox", 1)
+    assert put(part["url"], tampered, part["headers"])[0] == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(owner_client, started["id"])
+    assert response.status_code == 400 and response.json()["code"] == "checksum_mismatch"
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0
+
+
+def test_complete_before_the_bytes_arrived_changes_nothing(owner_client, s3_storage):
+    started = start(owner_client).json()
+    response = complete(owner_client, started["id"])
+    assert response.status_code == 409 and response.json()["code"] == "not_uploaded"
+    assert DirectUpload.objects.get().completing_since is None
+    send_parts(started, PDF)
+    assert complete(owner_client, started["id"]).status_code == 201
+
+
+def test_one_complete_at_a_time_and_none_after_the_deadline(owner_client, s3_storage):
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    DirectUpload.objects.update(completing_since=timezone.now())  # another request is completing it
+    response = complete(owner_client, started["id"])
+    assert response.status_code == 409 and response.json()["code"] == "upload_in_progress"
+    assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 409
+    DirectUpload.objects.update(completing_since=None, expires_at=timezone.now() - timedelta(seconds=1))
+    response = complete(owner_client, started["id"])
+    assert response.status_code == 410 and response.json()["code"] == "upload_expired"
+    assert FileShareItem.objects.count() == 0
+
+
+def test_other_users_get_404_on_someone_elses_upload(owner_client, other_client, staff_client, s3_storage):
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    for client in (other_client, staff_client):
+        assert complete(client, started["id"]).status_code == 404
+        assert client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 404
+    assert complete(owner_client, uuid.uuid4()).status_code == 404
+    assert DirectUpload.objects.get().completing_since is None
+    assert complete(owner_client, started["id"]).status_code == 201
+
+
+def test_the_owner_aborts_an_upload(owner_client, s3_storage, small_parts, django_capture_on_commit_callbacks):
+    content = big_pdf(6 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content)).json()
+    send_parts(started, content)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 204
+    assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == [] and not DirectUpload.objects.exists()
+    event = AuditEvent.objects.get(action="fileshare.upload_aborted")
+    assert event.details["via"] == "owner" and event.target_id == started["id"]
+    assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)  # the parts and objects go when the cleanup's batch commits
+def test_cleanup_aborts_abandoned_uploads_and_keeps_the_others(owner_client, s3_storage, small_parts):
+    content = big_pdf(6 * MiB)
+    abandoned_parts = start(owner_client, name="grande.pdf", size=len(content)).json()
+    send_parts({**abandoned_parts, "parts": abandoned_parts["parts"][:1]}, content)  # gave up after one part
+    abandoned_put = start(owner_client).json()
+    send_parts(abandoned_put, PDF)  # sent, never confirmed
+    stuck = start(owner_client).json()  # a complete that died long ago
+    completing = start(owner_client).json()  # a complete still running
+    pending = start(owner_client).json()  # within its deadline
+    past = timezone.now() - timedelta(seconds=1)
+    DirectUpload.objects.filter(pk__in=[abandoned_parts["id"], abandoned_put["id"]]).update(expires_at=past)
+    DirectUpload.objects.filter(pk=stuck["id"]).update(
+        expires_at=past, completing_since=timezone.now() - services.COMPLETE_GRACE - timedelta(seconds=1))
+    DirectUpload.objects.filter(pk=completing["id"]).update(expires_at=past, completing_since=timezone.now())
+    out = io.StringIO()
+    call_command("cleanup_fileshare", "--batch=2", stdout=out)
+    assert "aborted=3" in out.getvalue()
+    assert sorted(str(pk) for pk in DirectUpload.objects.values_list("pk", flat=True)) == sorted(
+        [completing["id"], pending["id"]])
+    assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == []
+    events = AuditEvent.objects.filter(action="fileshare.upload_aborted").order_by("id")
+    assert [e.details["count"] for e in events] == [2, 1]  # one event per batch
+    assert {u for e in events for u in e.details["uploads"]} == {abandoned_parts["id"], abandoned_put["id"],
+                                                                 stuck["id"]}
+    assert {e.actor_label for e in events} == {services.CLEANUP_ACTOR}
+    # What a slow client sends after the abort finds no upload: nothing to complete.
+    assert complete(owner_client, abandoned_put["id"]).status_code == 404
+
+
+def test_reservations_count_toward_the_quota_until_completed_or_aborted(owner_client, s3_storage, settings,
+                                                                        django_capture_on_commit_callbacks):
+    settings.FILESHARE_USER_MAX_ITEMS = 2
+    settings.FILESHARE_USER_QUOTA_BYTES = 3 * len(PDF)
+    first = start(owner_client).json()
+    response = start(owner_client, size=2 * len(PDF) + 1)
+    assert response.status_code == 413 and response.json()["code"] == "quota_exceeded"
+    second = start(owner_client).json()
+    response = start(owner_client)
+    assert response.status_code == 409 and response.json()["code"] == "too_many_items"
+    assert upload(owner_client).status_code == 409  # the streamed upload counts them too
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.delete(f"{UPLOADS_URL}/{second['id']}")
+    send_parts(first, PDF)
+    assert complete(owner_client, first["id"]).status_code == 201  # becomes an item: still one of two
+    assert upload(owner_client).status_code == 201
+    assert start(owner_client).json()["code"] == "too_many_items"
+    assert DirectUpload.objects.count() == 0
+
+
+@pytest.mark.parametrize("fields", [
+    {"size": -1}, {"size": 0}, {"size": "dez"}, {"size": 10**30}, {"size": None},
+    {"name": "../../etc/passwd"}, {"name": "..\\boot.ini"}, {"name": "a\x00b.pdf"}, {"name": "a\nb.pdf"},
+    {"name": ".."}, {"name": ""}, {"name": " relatorio.pdf"}, {"name": "\u202egpj.exe"}, {"name": "x" * 256},
+    {"name": "a\ud800.pdf"}, {"name": ["relatorio.pdf"]}, {"ttl": "1y"}, {"max_downloads": 0},
+    {"sha256": "xyz"}, {"sha256": "0" * 63}, {"password": "x" * 129},
+])
+def test_bad_input_is_refused_and_leaves_nothing(owner_client, s3_storage, fields):
+    body = json.dumps({"name": "relatorio.pdf", "size": 100, **fields})  # ASCII: a lone surrogate as \ud800
+    response = owner_client.generic("POST", UPLOADS_URL, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == set(fields)
+    assert not DirectUpload.objects.exists() and multipart_uploads(s3_storage) == [] and objects(s3_storage) == []
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_before_anything_is_reserved(owner_client, s3_storage, settings):
+    settings.FILESHARE_MAX_UPLOAD_SIZE = 10 * MiB
+    response = start(owner_client, size=10 * MiB + 1)
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert not DirectUpload.objects.exists() and multipart_uploads(s3_storage) == []
+
+
+def test_large_files_get_larger_parts_within_s3s_10000(small_parts):
+    for size in (5 * MiB, 10_000 * 5 * MiB, 10_000 * 5 * MiB + 1, 60 * 1024**3 + 1, 5 * 1024**4):
+        part_size = direct.part_size_for(size)
+        assert part_size % MiB == 0 and -(-size // part_size) <= 10_000
+    assert direct.part_size_for(10_000 * 5 * MiB) == 5 * MiB
+    assert direct.part_size_for(10_000 * 5 * MiB + 1) == 6 * MiB
+
+
+def test_the_in_flight_object_is_no_orphan(owner_client, s3_storage, monkeypatch,
+                                           django_capture_on_commit_callbacks):
+    monkeypatch.setattr(services, "ORPHAN_MIN_AGE", timedelta(seconds=-5))  # every blob is old enough
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.orphan_blobs_remove() == 0
+    assert objects(s3_storage) == [DirectUpload.objects.get().storage_name]
+    DirectUpload.objects.all().delete()  # without its reservation, the same object is an orphan
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.orphan_blobs_remove() == 1
+    assert objects(s3_storage) == []
+
+
+def test_with_the_filesystem_storage_direct_uploads_answer_409(owner_client):
+    for response in (start(owner_client), complete(owner_client, uuid.uuid4()),
+                     owner_client.delete(f"{UPLOADS_URL}/{uuid.uuid4()}")):
+        assert response.status_code == 409 and response.json()["code"] == "direct_upload_unavailable"
+    assert upload(owner_client).status_code == 201  # the streamed upload is the way there
+
+
+def test_anonymous_cannot_start_an_upload(anon_client, s3_storage):
+    assert start(anon_client).status_code == 401
+    assert not DirectUpload.objects.exists()
