@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
-# Fixtures of the real Redis (redis_url, redis_cache, counter_store) for every test module.
-pytest_plugins = ["tests.redis_server"]
+# Fixtures of the real Redis (redis_url, redis_cache, counter_store) and of S3 (moto) for every test module.
+pytest_plugins = ["tests.redis_server", "tests.s3_server"]
 
 
 @pytest.fixture(autouse=True)

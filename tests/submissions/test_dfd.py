@@ -18,7 +18,7 @@ from submissions.automations import dfd
 from submissions.models import Submission, SubmissionFile
 from tests.conftest import make_client
 from tests.factories import UserFactory
-from tests.fileshare.test_s3 import bucket, s3_endpoint, s3_env, s3_storage  # noqa: F401 (fixtures)
+from tests.fileshare.s3 import s3_env
 from tests.submissions.helpers import at_once, db_worker, make_submission, wait_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
