@@ -26,6 +26,14 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "agepar.wsgi:application"
+# gunicorn >= 25 opens a control socket for `gunicornc` at a path shared by every gunicorn of the same
+# user ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance (blue/green, a
+# test server, another site) takes it over, and whichever stops first deletes it, so `gunicornc` would
+# resize or stop the wrong server. Off unless GUNICORN_CONTROL_SOCKET names this instance's own path;
+# the service is run through systemd/compose signals (docs/operations.md).
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
 def _keep_freed_buffers() -> None:
