@@ -31,3 +31,47 @@ def utc_connections(app_configs, **kwargs):
         return [checks.Error("USE_TZ must be on and no database may set TIME_ZONE: API timestamps are UTC.",
                              id="agepar.E003")]
     return []
+
+
+# Django's own session-cookie checks (security.W010-W015) only look for django.contrib.sessions and its
+# middleware; this project uses neither (accounts.sessions, accounts.middleware.SessionMiddleware), so
+# without these `check --deploy` would pass a session cookie sent over plain HTTP or readable by scripts.
+@checks.register(checks.Tags.security, deploy=True)
+def session_cookie_secure(app_configs, **kwargs):
+    if settings.SESSION_COOKIE_SECURE is not True:
+        return [checks.Warning(
+            "SESSION_COOKIE_SECURE is not True: the session cookie would also travel over plain HTTP, "
+            "where network traffic sniffers can hijack sessions.",
+            hint="Leave SESSION_COOKIE_SECURE unset (on with DEBUG=0) and serve over HTTPS.",
+            id="agepar.W010",
+        )]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def session_cookie_httponly(app_configs, **kwargs):
+    if settings.SESSION_COOKIE_HTTPONLY is not True:
+        return [checks.Warning(
+            "SESSION_COOKIE_HTTPONLY is not True: scripts in the page (a cross-site scripting flaw) "
+            "could read the session cookie.",
+            hint="Keep SESSION_COOKIE_HTTPONLY = True as shipped.",
+            id="agepar.W013",
+        )]
+    return []
+
+
+@checks.register(checks.Tags.security)
+def host_prefixed_session_cookie(app_configs, **kwargs):
+    # Browsers silently drop a __Host- cookie that is not Secure, has a Domain or a Path other than /:
+    # nobody could stay signed in.
+    if settings.SESSION_COOKIE_NAME.startswith("__Host-") and (
+            settings.SESSION_COOKIE_SECURE is not True or settings.SESSION_COOKIE_DOMAIN
+            or settings.SESSION_COOKIE_PATH != "/"):
+        return [checks.Error(
+            "SESSION_COOKIE_NAME starts with __Host- but the cookie is not Secure, or sets a Domain or a "
+            "Path other than /: browsers refuse such a cookie, so no sign-in would hold.",
+            hint="Serve over HTTPS with SESSION_COOKIE_SECURE on and no SESSION_COOKIE_DOMAIN/PATH, or "
+                 "set SESSION_COOKIE_NAME without the prefix.",
+            id="agepar.E004",
+        )]
+    return []
