@@ -3,6 +3,7 @@
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from audits.models import AuditEvent
 from fileshare.models import FileShareItem
+from tests.accounts.conftest import moved_clock
 from tests.conftest import make_client
 from tests.fileshare.helpers import PDF, public_path, sha256, upload
 
@@ -164,3 +166,40 @@ def test_parallel_wrong_passwords_cannot_outrun_the_limit(owner, settings, monke
         statuses = list(pool.map(guess, range(guesses)))
     assert statuses.count(403) == 5
     assert statuses.count(429) == guesses - 5
+
+
+def test_the_password_window_opens_at_the_first_attempt_and_later_ones_never_extend_it(
+        owner_client, browser, settings, counter_store):
+    # The database cache's incr() used to rewrite the entry with the default timeout (300 s), so after
+    # the first attempt the counter lived 300 s after the last one whatever FILESHARE_PASSWORD_WINDOW said.
+    settings.FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN = 2
+    settings.FILESHARE_PASSWORD_WINDOW = 600
+    path = public_path(upload(owner_client, password="senha-do-arquivo").json()["link"])
+    assert csrf_post(browser, path, {"password": "chute"}).status_code == 403
+    if counter_store == "redis":
+        # Redis keeps its own clock: the key (the counter) must expire at the window's end, not later.
+        from tests.redis_server import client
+
+        (key,) = [k for k in client().scan_iter("agepar:counter:fileshare:pw:token:*")]
+        assert 590_000 < client().pttl(key) <= 600_000
+        for _ in range(3):
+            csrf_post(browser, path, {"password": "chute"})
+        assert client().pttl(key) <= 600_000
+        assert int(csrf_post(browser, path, {"password": "chute"})["Retry-After"]) <= 600
+        return
+    with moved_clock(timedelta(seconds=400)):
+        assert csrf_post(browser, path, {"password": "chute"}).status_code == 403
+        throttled = csrf_post(browser, path, {"password": "senha-do-arquivo"})
+        assert throttled.status_code == 429 and int(throttled["Retry-After"]) == 200
+    with moved_clock(timedelta(seconds=601)):  # 201 s after the last attempt: the window is over
+        assert csrf_post(browser, path, {"password": "senha-do-arquivo"}).status_code == 200
+
+
+def test_a_right_password_gives_its_attempt_back(owner_client, browser, settings, counter_store):
+    settings.FILESHARE_PASSWORD_ATTEMPTS_PER_TOKEN = 2
+    path = public_path(upload(owner_client, password="senha-do-arquivo").json()["link"])
+    for _ in range(4):
+        assert csrf_post(browser, path, {"password": "senha-do-arquivo"}).status_code == 200
+    assert csrf_post(browser, path, {"password": "chute"}).status_code == 403
+    assert csrf_post(browser, path, {"password": "chute"}).status_code == 403
+    assert csrf_post(browser, path, {"password": "chute"}).status_code == 429
