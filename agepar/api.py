@@ -138,6 +138,25 @@ class CursorPagination(pagination.CursorPagination):
     def get_ordering(self, request, queryset, view):
         return tuple(queryset.query.order_by) or self.ordering
 
+    def get_page_size(self, request):
+        # DRF answers a malformed page_size with the default page, so a client never learns of its
+        # mistake; here it is a 400 like every other bad parameter. Above the maximum it is capped (API.md).
+        text = request.query_params.get(self.page_size_query_param)
+        if text is None:
+            return self.page_size
+        digits = text.lstrip("0") if text.isascii() and text.isdigit() else ""
+        if not digits:
+            raise errors.InvalidInput({self.page_size_query_param: [
+                f"Informe um número inteiro positivo (no máximo {self.max_page_size} por página)."]})
+        return self.max_page_size if len(digits) > 9 else min(int(digits), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.page_size = self.get_page_size(request)

@@ -186,3 +186,30 @@ def test_an_ordering_that_cannot_be_a_keyset_is_refused(db, ordering):
     request = Request(APIRequestFactory().get(SUBMISSIONS))
     with pytest.raises(ImproperlyConfigured):
         CursorPagination().paginate_queryset(Submission.objects.order_by(*ordering), request)
+
+
+LISTS = [AUDITS, SUBMISSIONS, "/api/fileshare/items", "/api/auth/sessions"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "null", "", "1.5", " 5", "٥", "0" * 12, "9" * 5000])
+def test_a_malformed_page_size_is_a_400_on_every_list(staff_client, path, value):
+    response = staff_client.get(path, {"page_size": value})
+    if value == "9" * 5000:  # digits, just many: capped like any page size above the maximum
+        assert response.status_code == 200
+        return
+    assert_error(response, 400, "invalid")
+    assert list(response.json()["errors"]) == ["page_size"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_page_size_with_leading_zeros_or_above_the_maximum_is_read(staff_client, path):
+    assert staff_client.get(path, {"page_size": "007"}).status_code == 200
+    assert staff_client.get(path, {"page_size": "201"}).status_code == 200
+
+
+def test_the_schema_says_page_size_starts_at_one(staff_client):
+    schema = staff_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    found = [parameter["schema"] for item in schema["paths"].values() for operation in item.values()
+             for parameter in operation.get("parameters", []) if parameter["name"] == "page_size"]
+    assert len(found) == len(LISTS) and all(s == {"type": "integer", "minimum": 1} for s in found)
