@@ -4,6 +4,7 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.functional import empty
@@ -71,3 +72,21 @@ class ApiUtcMiddleware:
             return self.get_response(request)
         with timezone.override(dt.UTC):
             return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends settings.SECURE_CSP as the Content-Security-Policy of every response (Django 5.2 has none).
+
+    Outside the others, so that redirects, CSRF refusals and whitenoise's files carry it too; a view
+    that sets its own header keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = "; ".join(" ".join([directive, *sources]) for directive, sources in settings.SECURE_CSP.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy:
+            response.headers.setdefault("Content-Security-Policy", self.policy)
+        return response
