@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -19,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.harness import PRODUCTION_ENV, serve
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/agepar_bench"
@@ -28,9 +31,8 @@ THREADS = os.environ.get("BENCH_THREADS", "4")
 
 def bench_env(database_url: str, work: Path) -> dict:
     """Production settings (DEBUG off, TLS-only flags relaxed for loopback HTTP) on the bench database."""
-    from tests.live import PRODUCTION_ENV
-
-    return {**os.environ, **PRODUCTION_ENV, "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    return {**os.environ, **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50),  # this run's own
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DATABASE_URL": database_url, "VAR_DIR": str(work / "var"), "UPLOAD_ROOT": str(work / "uploads"),
             "WEB_CONCURRENCY": WORKERS, "GUNICORN_THREADS": THREADS, "DB_POOL_MAX_SIZE": "10",
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO")}
@@ -39,8 +41,6 @@ def bench_env(database_url: str, work: Path) -> dict:
 @contextlib.contextmanager
 def server(env: dict, work: Path, app: str | None = None, **overrides: str):
     """gunicorn with deploy/gunicorn.conf.py (the app, or `app` such as bench.floor_app:application)."""
-    from tests.live import serve
-
     # Ready once /api/health answers at all: the seeded dataset has queued submissions and no
     # worker runs here, so the worker check makes it a 503 (agepar/health.py).
     with serve({**env, **overrides}, work, app=app, wait_for_health=False) as base:

@@ -41,7 +41,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ops.tcp_proxy import TcpProxy  # noqa: E402
+from bench.harness import PRODUCTION_ENV, serve  # noqa: E402
+from bench.tcp_proxy import TcpProxy  # noqa: E402
 
 FORM = {"nome": "Carga Falha", "email": "carga@agepar.go.gov.br", "departamento": "Compras",
         "prioridade": "alta", "data": "2025-03-14", "aceitaTermos": True,
@@ -132,24 +133,6 @@ def prepare(args, env: dict) -> None:
         f"or User.objects.create_user(email={EMAIL!r}, password={PASSWORD!r}, nome='Carga'); "
         f"u.set_password({PASSWORD!r}); u.must_change_password = False; u.save(); "
         "u.groups.add(Group.objects.get(name='automations.form2json'))"))
-
-
-def start_gunicorn(args, env: dict, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = args.port
-    gunicorn_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.workers)}
-    log_file = open(workdir / "gunicorn.log", "w")  # noqa: SIM115 (lives as long as the process)
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
-                               cwd=ROOT, env=gunicorn_env, stdout=log_file, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return requests.get(f"{base}/api/health", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(healthy, 60, "gunicorn")
-    return process, base
 
 
 def signed_in(base: str) -> requests.Session:
@@ -319,9 +302,7 @@ def main() -> int:
     args.database = urlsplit(args.database_url).path.lstrip("/") or "agepar_fault"
 
     workdir = Path(tempfile.mkdtemp(prefix="agepar-fault-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "agepar.settings", "DEBUG": "0",
-           "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+    env = {**os.environ, **PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50),
            "VAR_DIR": str(workdir / "var"), "UPLOAD_ROOT": str(workdir / "uploads"),
            "DATABASE_URL": args.database_url, "LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL_FILE", None)
@@ -334,9 +315,9 @@ def main() -> int:
         proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
         proxy.up()
         server_env = {**env, "DATABASE_URL": with_port(args.database_url, proxy.port)}
-    process, base = start_gunicorn(args, server_env, workdir)
     run = Run()
-    try:
+    server_env["WEB_CONCURRENCY"] = str(args.workers)
+    with serve(server_env, workdir, port=args.port) as base:
         owner = signed_in(base)
         item_ids = share_files(owner, base)
         sessions = [signed_in(base) for _ in range(args.clients)]
@@ -364,14 +345,8 @@ def main() -> int:
         for thread in threads:
             thread.join(timeout=args.timeout + 5)
         duration = time.monotonic() - started
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if proxy:
-            proxy.down()
+    if proxy:
+        proxy.down()
 
     acked = [s.idempotency_key for s in run.samples if s.kind == "create" and s.ok]
     failed = [s.idempotency_key for s in run.samples if s.kind == "create" and not s.ok]
@@ -384,7 +359,7 @@ def main() -> int:
     print(markdown(report, args))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
-    log(f"gunicorn log: {workdir / 'gunicorn.log'}")
+    log(f"gunicorn log: {workdir}/gunicorn-{args.port}.log")
     clean = report["acknowledged_creates_missing"] == 0 and all(
         f["errors_after_recovery"] == 0 and f["seconds_to_recovery"] is not None for f in report["faults"])
     return 0 if clean else 1

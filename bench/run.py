@@ -67,7 +67,7 @@ def _admin_url(database_url: str, name: str) -> str:
 def _dataset_key(sizes: dict) -> str:
     """What a seeded copy depends on: the sizes, the seeder and every migration."""
     digest = hashlib.sha256(json.dumps(sizes, sort_keys=True).encode())
-    for path in sorted([*ROOT.glob("*/migrations/0*.py"), ROOT / "agepar/management/commands/bench_seed.py"]):
+    for path in sorted([*ROOT.glob("*/migrations/0*.py"), ROOT / "bench/seed.py"]):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -93,8 +93,15 @@ def create_database(ctx, database_url: str, sizes: dict) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     ctx.manage("migrate", "--noinput", "-v0")
-    _, out = ctx.manage("bench_seed", *[f"--{k}={v}" for k, v in sizes.items()])
-    print(out, end="", flush=True)
+    from django.db import connection
+
+    from bench.seed import seed
+
+    seed(**sizes, log=lambda line: print(line, flush=True))
+    # A template must have no other session on it: this process's pooled connections go, as Django's
+    # own test runner closes them before it clones a test database.
+    connection.close()
+    connection.close_pool()
     with psycopg.connect(_admin_url(database_url, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
         conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{key}'")
@@ -164,6 +171,9 @@ def main():
     os.environ.update(env)
     meta = {"stamp": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), "sizes": sizes, "database": database_url}
     ctx = Context(args, env, work, database_url, sizes)
+    import django
+
+    django.setup()  # the seed runs in this process, then the suites' own queries
     if not args.reuse:
         started = time.perf_counter()
         create_database(ctx, database_url, sizes)
@@ -171,14 +181,13 @@ def main():
         print(f"database ready in {meta['seed_seconds']:.0f} s", flush=True)
     ctx.manage("collectstatic", "--noinput", "-v0")  # the admin pages need the manifest (DEBUG off)
     meta["machine"] = machine(database_url)
-
-    import django
-
-    django.setup()
     import logging
 
     logging.getLogger("agepar.access").setLevel(logging.WARNING)  # this process's own test-client requests
     from bench import suites as suite_modules
+    from bench.seed import bench_accounts
+
+    ctx.password = bench_accounts()  # drawn afresh each run: a cloned database carries an earlier run's
 
     started = time.perf_counter()
     with server(env, work) as app, server(env, work, "bench.floor_app:application") as floor:

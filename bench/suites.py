@@ -58,7 +58,7 @@ def _headers(client: Client, base: str) -> dict:
 
 def prepare(ctx) -> None:
     from accounts.models import User
-    from agepar.management.commands.bench_seed import BENCH_STAFF, BENCH_USER
+    from bench.seed import BENCH_STAFF, BENCH_USER
 
     ctx.user = User.objects.get(email=BENCH_USER)
     ctx.staff = User.objects.get(email=BENCH_STAFF)
@@ -304,9 +304,7 @@ def transfer(ctx) -> None:
     import os
     import subprocess
 
-    from fileshare.models import FileShareItem
-    from fileshare.services import item_delete
-    from tests.fileshare.live_upload import (
+    from bench.live_upload import (
         MultipartStream,
         cpu_seconds,
         gunicorn_worker_pids,
@@ -315,6 +313,8 @@ def transfer(ctx) -> None:
         session_for,
         upload_all,
     )
+    from fileshare.models import FileShareItem
+    from fileshare.services import item_delete
 
     mib = 1024 * 1024
     size = (64 if ctx.quick else 1024) * mib
@@ -384,11 +384,12 @@ def transfer(ctx) -> None:
 
 # --- maintenance commands ------------------------------------------------------------------------------------
 def maintenance(ctx) -> None:
+    from bench.live_upload import MultipartStream, session_for, upload_all
+    from bench.seed import seed
     from fileshare.models import FileShareItem
-    from tests.fileshare.live_upload import MultipartStream, session_for, upload_all
 
     expired = 2_000 if ctx.quick else 100_000
-    ctx.manage("bench_seed", f"--expired-shares={expired}", "--blobs")
+    seed(expired_shares=expired, blobs=True)
     # A live item downloaded in a loop while the cleanup runs: its latency must hold.
     user = _transfer_user("cleanup")
     http = session_for(ctx.app, user)

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from audits.models import AuditEvent
+from bench.live_upload import server_env, session_for
 from tests.factories import DEFAULT_PASSWORD
-from tests.fileshare.live_upload import server_env, session_for
 from tests.live import gunicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -11,10 +11,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from fileshare.models import FileShareItem
-from fileshare.tokens import new_token
-from tests.fileshare.helpers import blobs
-from tests.fileshare.live_upload import (
+from bench.live_upload import (
     MultipartStream,
     gunicorn_worker_pids,
     memory_kib,
@@ -27,6 +24,9 @@ from tests.fileshare.live_upload import (
     upload_all,
     wait_until,
 )
+from fileshare.models import FileShareItem
+from fileshare.tokens import new_token
+from tests.fileshare.helpers import blobs
 from tests.live import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)

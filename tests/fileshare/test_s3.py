@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from bench.live_upload import MultipartStream, server_env, session_for, upload_all
 from fileshare.models import FileShareItem
 from tests.fileshare.helpers import ITEMS_URL, PDF, public_path, sha256, upload
-from tests.fileshare.live_upload import MultipartStream, server_env, session_for, upload_all
 from tests.fileshare.s3 import BUCKET, objects, s3_env
 from tests.live import gunicorn
 

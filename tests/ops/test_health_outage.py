@@ -13,9 +13,9 @@ import pytest
 import requests
 from django.db import connection
 
+from bench.tcp_proxy import TcpProxy
 from tests import live
 from tests.agepar.test_metrics import samples
-from tests.ops.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,14 +11,13 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
 from agepar.api import cursor_token
-from agepar.management.commands.bench_seed import BENCH_USER
 from audits.models import AuditEvent
+from bench.seed import BENCH_USER, seed
 from submissions.models import Submission
 from tests.conftest import make_client
 from tests.perf.query_shapes import captured_sql
@@ -36,7 +35,7 @@ def _time_ordered_indexes(model, keyset) -> set[str]:
 
 @pytest.fixture
 def seeded(db):
-    call_command("bench_seed", **SIZES, verbosity=0)
+    seed(**SIZES)
     with connection.cursor() as cursor:
         for model, _ in LISTS.values():
             cursor.execute(f"ANALYZE {model._meta.db_table}")

@@ -2,12 +2,11 @@
 changelist reads a whole table to count it. Run on SQLite and PostgreSQL alike."""
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from agepar.management.commands.bench_seed import BENCH_STAFF, BENCH_USER
+from bench.seed import BENCH_STAFF, BENCH_USER, seed
 from tests.conftest import make_client
 from tests.perf.query_shapes import captured_sql, query_shape, unbounded_counts
 
@@ -48,7 +47,7 @@ def _plain_static_storage(settings):
 
 @pytest.fixture
 def dataset(db):
-    call_command("bench_seed", **SIZES, verbosity=0)
+    seed(**SIZES)
     return User.objects.get(email=BENCH_USER), User.objects.get(email=BENCH_STAFF)
 
 

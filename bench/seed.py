@@ -1,6 +1,7 @@
 """Seed a benchmark dataset: users, audit events, submissions, sessions and shared files.
 
-    manage.py bench_seed --audits 1000000 --submissions 1000000 --sessions 100000 --shares 100000
+    seed(audits=1_000_000, submissions=1_000_000, sessions=100_000, shares=100_000)   # bench/run.py
+    .venv/bin/python -m bench.seed --audits 1000000 --submissions 1000000 ...         # alone, on DATABASE_URL
 
 PostgreSQL loads rows with COPY (about a minute per million rows on 2 cores); other databases
 fall back to bulk_create in batches. Rows are appended to what exists, so run it on a database
@@ -11,8 +12,9 @@ of its own (bench/run.py creates one). Distributions follow the old portal's tra
   queued or running; audit actions follow the submission lifecycle plus logins and downloads;
 - sessions are mostly expired, some revoked, a few alive; shared files live 1-30 days and
   expired ones are deleted by cleanup, as in production.
-The user of rank 0 (BENCH_USER) gets a password and the admin role, rank 1 (BENCH_STAFF) is a
-superuser; both are what bench/ signs in with.
+The user of rank 0 (BENCH_USER) gets the admin role, rank 1 (BENCH_STAFF) is a superuser; both are
+what bench/ signs in with. Their password is drawn afresh by every run (`bench_accounts`), never
+stored: this is benchmark code, not a product command, so nothing here is reachable from manage.py.
 """
 
 import io
@@ -24,20 +26,24 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import django
 import orjson
-from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
-from django.db import connection, transaction
 
-from accounts.models import Session, User
-from audits import partitions
-from audits.models import AuditEvent
-from fileshare.models import FileShareItem
-from submissions.models import Submission
+if __name__ == "__main__":  # run alone (python -m bench.seed): Django first, the models after
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agepar.settings")
+    django.setup()
+
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from accounts.models import Session, User  # noqa: E402
+from audits import partitions  # noqa: E402
+from audits.models import AuditEvent  # noqa: E402
+from fileshare.models import FileShareItem  # noqa: E402
+from submissions.models import Submission  # noqa: E402
 
 BENCH_USER = "bench-0000@bench.agepar.local"
 BENCH_STAFF = "bench-0001@bench.agepar.local"
-BENCH_PASSWORD = "bench-Senha-0123456789"  # noqa: S105 (a throwaway benchmark account)
 SPAN = timedelta(days=730)
 BATCH = 20_000
 
@@ -80,43 +86,53 @@ def _text(value) -> str:
     return str(value)  # generated values never contain tabs, newlines or backslashes
 
 
-class Command(BaseCommand):
-    help = "Appends a realistic benchmark dataset (COPY on PostgreSQL, bulk_create elsewhere). Not for production."
+def seed(*, users: int = 5000, audits: int = 0, submissions: int = 0, sessions: int = 0, shares: int = 0,
+         expired_shares: int = 0, blobs: bool = False, rng_seed: int = 8, log=None) -> None:
+    """Append the dataset; `expired_shares` are live rows already past their expiry (the cleanup_fileshare
+    benchmark), with a small blob each in the upload storage when `blobs`. `log` gets one line per table."""
+    Seeder(rng_seed, log or (lambda line: None)).run(users, {
+        "submissions": submissions, "audits": audits, "sessions": sessions, "shares": shares,
+        "expired shares": expired_shares}, blobs)
 
-    def add_arguments(self, parser):
-        parser.add_argument("--users", type=int, default=5000)
-        parser.add_argument("--audits", type=int, default=0)
-        parser.add_argument("--submissions", type=int, default=0)
-        parser.add_argument("--sessions", type=int, default=0)
-        parser.add_argument("--shares", type=int, default=0)
-        parser.add_argument("--expired-shares", type=int, default=0,
-                            help="live rows already past their expiry, for the cleanup_fileshare benchmark")
-        parser.add_argument("--blobs", action="store_true",
-                            help="write a small blob file for each --expired-shares row in the upload storage")
-        parser.add_argument("--seed", type=int, default=8)
 
-    def handle(self, *args, users, audits, submissions, sessions, shares, expired_shares, blobs, seed, **options):
-        self.rng = random.Random(seed)
+def bench_accounts(password: str | None = None) -> str:
+    """Give the two bench accounts their roles and a password (a fresh random one unless given); returns it."""
+    password = password or secrets.token_urlsafe(18)
+    groups = [Group.objects.get_or_create(name=name)[0] for name in ("admin", "automations.form2json")]
+    user = User.objects.get(email=BENCH_USER)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user.groups.set(groups)
+    staff = User.objects.get(email=BENCH_STAFF)
+    staff.set_password(password)
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["password", "is_staff", "is_superuser"])
+    staff.groups.set(groups[:1])
+    return password
+
+
+class Seeder:
+    def __init__(self, rng_seed: int, log):
+        self.rng = random.Random(rng_seed)
+        self.log = log
         self.now = datetime.now(UTC)
         self.start = self.now - SPAN
+
+    def run(self, users: int, counts: dict[str, int], blobs: bool) -> None:
         self.users = self._users(users)
-        for name, count, rows in (
-            ("submissions", submissions, self._submissions),
-            ("audits", audits, self._audits),
-            ("sessions", sessions, self._sessions),
-            ("shares", shares, self._shares),
-            ("expired shares", expired_shares, lambda n: self._expired_shares(n, blobs)),
-        ):
+        loaders = {"submissions": self._submissions, "audits": self._audits, "sessions": self._sessions,
+                   "shares": self._shares, "expired shares": lambda n: self._expired_shares(n, blobs)}
+        for name, count in counts.items():
             if count > 0:
                 started = time.perf_counter()
-                rows(count)
-                self.stdout.write(f"{name}: {count} rows in {time.perf_counter() - started:.1f} s")
+                loaders[name](count)
+                self.log(f"{name}: {count} rows in {time.perf_counter() - started:.1f} s")
         if connection.vendor == "postgresql" and not connection.in_atomic_block:  # VACUUM refuses a transaction
             started = time.perf_counter()
             with connection.cursor() as cursor:
                 for model in (User, Submission, AuditEvent, Session, FileShareItem):
                     cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
-            self.stdout.write(f"vacuum analyze: {time.perf_counter() - started:.1f} s")
+            self.log(f"vacuum analyze: {time.perf_counter() - started:.1f} s")
 
     # --- distributions ------------------------------------------------------------------------------
     def _actor(self) -> tuple:
@@ -168,21 +184,9 @@ class Command(BaseCommand):
 
             self._load(User, ("password", "is_superuser", "email", "cpf", "nome", "is_active", "is_staff",
                               "must_change_password", "created_at", "updated_at"), rows())
-            self._bench_accounts()
+            bench_accounts()
         users = User.objects.filter(email__endswith="@bench.agepar.local").order_by("email")
         return list(users.values_list("id", "email", "nome", "cpf")[:count])
-
-    def _bench_accounts(self) -> None:
-        groups = [Group.objects.get_or_create(name=name)[0] for name in ("admin", "automations.form2json")]
-        user = User.objects.get(email=BENCH_USER)
-        user.set_password(BENCH_PASSWORD)
-        user.save(update_fields=["password"])
-        user.groups.set(groups)
-        staff = User.objects.get(email=BENCH_STAFF)
-        staff.set_password(BENCH_PASSWORD)
-        staff.is_staff = staff.is_superuser = True
-        staff.save(update_fields=["password", "is_staff", "is_superuser"])
-        staff.groups.set(groups[:1])
 
     def _submissions(self, n: int) -> None:
         kinds, kind_weights = _weighted(KINDS)
@@ -307,3 +311,19 @@ class Command(BaseCommand):
             for row in rows:
                 with open(f"{root}/{row[2]}", "wb") as blob:
                     blob.write(secrets.token_bytes(64))
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in ("users", "audits", "submissions", "sessions", "shares", "expired-shares"):
+        parser.add_argument(f"--{name}", type=int, default=5000 if name == "users" else 0)
+    parser.add_argument("--blobs", action="store_true", help="a small blob file per --expired-shares row")
+    parser.add_argument("--seed", type=int, default=8, dest="rng_seed")
+    args = parser.parse_args()
+    seed(**vars(args), log=print)
+
+
+if __name__ == "__main__":
+    main()
