@@ -10,6 +10,7 @@ import http.client
 import os
 import re
 import secrets
+import select
 import shutil
 import statistics
 import subprocess
@@ -48,16 +49,45 @@ def server(env: dict, work: Path, app: str | None = None, **overrides: str):
 
 
 class Http:
-    """One keep-alive connection (http.client: far less client CPU than requests)."""
+    """One keep-alive connection (http.client: far less client CPU than requests) that outlives the server
+    closing it.
+
+    gunicorn drops a connection idle past its keep-alive (5 s; a 1 GiB upload on another connection
+    takes longer). A connection the server has already closed is replaced before the request is sent;
+    if the close races the request, an idempotent one is sent again once on a fresh connection.
+    """
+
+    IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+    DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
     def __init__(self, base: str, headers: dict | None = None):
         parts = urlsplit(base)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
         self.headers = headers or {}
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    def _closed_by_server(self) -> bool:
+        """True when the idle socket is readable: the server's FIN (or a reset) has arrived."""
+        sock = self.conn.sock
+        return sock is not None and bool(select.select([sock], [], [], 0)[0])
+
+    def open(self, method: str, path: str, body: bytes | None = None,
+             headers: dict | None = None) -> http.client.HTTPResponse:
+        """Send a request and return the response with its body unread (for streaming it)."""
+        if self._closed_by_server():
+            self.conn.close()
+        reused = self.conn.sock is not None
+        try:
+            self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
+            return self.conn.getresponse()
+        except self.DROPPED:
+            self.conn.close()
+            if not (reused and method in self.IDEMPOTENT):
+                raise
         self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
-        response = self.conn.getresponse()
+        return self.conn.getresponse()
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        response = self.open(method, path, body, headers)
         return response.status, response.read()
 
     def get(self, path: str):

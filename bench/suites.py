@@ -49,8 +49,7 @@ def _headers(client: Client, base: str) -> dict:
 
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     http = Http(base, {"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}"})
-    http.conn.request("GET", "/api/auth/csrf", headers=http.headers)
-    response = http.conn.getresponse()
+    response = http.open("GET", "/api/auth/csrf")
     token = json.loads(response.read())["csrfToken"]
     cookie = re.search(r"csrftoken=([^;]+)", response.headers.get("Set-Cookie", "")).group(1)
     return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}; csrftoken={cookie}", "X-CSRFToken": token}
@@ -359,8 +358,7 @@ def transfer(ctx) -> None:
             rss = memory_kib(worker, "VmRSS")
             reset_peak(worker)
             started = time.perf_counter()
-            client.conn.request("GET", f"/api/fileshare/items/{item.pk}/download", headers=client.headers)
-            reply = client.conn.getresponse()
+            reply = client.open("GET", f"/api/fileshare/items/{item.pk}/download")
             received = 0
             while chunk := reply.read(mib):
                 received += len(chunk)
