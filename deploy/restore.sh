@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Restore a backup made by deploy/backup.sh into an EMPTY database and an EMPTY upload folder.
 #
-#   deploy/restore.sh var/backups/agepar-20260101T030000Z
+#   deploy/restore.sh var/backups/agepar-20260101T030000Z     # a local backup folder
+#   deploy/restore.sh s3:latest                               # the newest copy in BACKUP_S3_BUCKET
+#   deploy/restore.sh s3:agepar-20260101T030000Z.tar.age      # that copy in the bucket
+#   deploy/restore.sh agepar-20260101T030000Z.tar.age         # a copy downloaded already
 #
+# An encrypted copy is downloaded, decrypted with the age identity (secret key) in
+# BACKUP_AGE_IDENTITY_FILE and unpacked into a private folder under BACKUP_DIR (default
+# ./var/backups), removed afterwards; the bucket settings are deploy/s3copy.py's (--help).
 # Environment: RESTORE_DATABASE_URL (default MIGRATE_DATABASE_URL, then DATABASE_URL; NAME_FILE
 # works too) and UPLOAD_ROOT (default ./var/uploads). On PostgreSQL, prepare the target first:
 #   createdb agepar && ADMIN_DATABASE_URL=... deploy/postgres/apply-roles.sh
@@ -12,11 +18,19 @@
 # empty rather than merge into it, checks the SHA-256 sums first, and restores the database in
 # a single transaction (all or nothing).
 set -euo pipefail
+umask 077
 . "$(dirname "$0")/lib.sh"
 help_if_asked "$@"
 
-[ $# -eq 1 ] || { echo "usage: deploy/restore.sh BACKUP_DIRECTORY" >&2; exit 2; }
-backup=$(cd "$1" && pwd)
+[ $# -eq 1 ] || { echo "usage: deploy/restore.sh BACKUP_DIRECTORY | FILE.tar.age | s3:NAME | s3:latest" >&2; exit 2; }
+if [ -d "$1" ]; then
+  backup=$(cd "$1" && pwd)
+else
+  mkdir -p "${BACKUP_DIR:-$root/var/backups}"
+  backup=$(mktemp -d "${BACKUP_DIR:-$root/var/backups}/.restore.XXXXXX")
+  trap 'rm -rf "$backup"' EXIT
+  unpack_backup "$1" "$backup" || { echo "restore: could not decrypt and unpack $1" >&2; exit 1; }
+fi
 db_url=$(from_env RESTORE_DATABASE_URL MIGRATE_DATABASE_URL DATABASE_URL)
 db_url=${db_url:-sqlite:///$root/var/db.sqlite3}
 upload_root=${UPLOAD_ROOT:-$root/var/uploads}
@@ -56,4 +70,4 @@ if [ -f "$backup/uploads.tar.gz" ]; then
   mkdir -p "$upload_root"
   tar -C "$upload_root" --extract --gzip --file="$backup/uploads.tar.gz"
 fi
-echo "restore: $backup restored"
+echo "restore: $1 restored"

@@ -125,7 +125,8 @@ def test_postgres_backup_restores_every_row_and_file_into_an_empty_database(seed
     assert len(seeded) == 7
 
     backup = _backup(tmp_path, settings)
-    assert sorted(p.name for p in backup.iterdir()) == ["MANIFEST", "SHA256SUMS", "db.dump", "uploads.tar.gz"]
+    assert sorted(p.name for p in backup.iterdir()) == ["INVENTORY.json", "MANIFEST", "SHA256SUMS", "db.dump",
+                                                         "uploads.tar.gz"]
 
     # The way production restores: a new empty database with the roles applied, the owner restoring.
     target = pg.RolesDatabase.create("restore")
@@ -160,7 +161,8 @@ def test_sqlite_backup_restores_every_row_and_file(seeded, settings, tmp_path):
     assert source["fileshare_fileshareitem"][0] == 4 and source["submissions_submission"][0] == 6
 
     backup = _backup(tmp_path, settings)
-    assert sorted(p.name for p in backup.iterdir()) == ["MANIFEST", "SHA256SUMS", "db.sqlite3", "uploads.tar.gz"]
+    assert sorted(p.name for p in backup.iterdir()) == ["INVENTORY.json", "MANIFEST", "SHA256SUMS", "db.sqlite3",
+                                                         "uploads.tar.gz"]
     target = tmp_path / "restored" / "db.sqlite3"
     restored = _run("restore.sh", str(backup), RESTORE_DATABASE_URL=f"sqlite:///{target}",
                     UPLOAD_ROOT=str(tmp_path / "restored-uploads"))
