@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -279,11 +279,195 @@ def auth(ctx) -> None:
     anon_ms = _p50_runs(ctx, "/api/me", {}, 401)
     ctx.add(Result("auth", f"GET /api/me signed in vs anonymous 401 (+{auth_ms - anon_ms:.2f} ms)", "ms", auth_ms,
                    anon_ms, "anonymous"))
+    _session_path(ctx, signed_in)
+
+
+def _orm_session(key_hash: str):
+    """What accounts.session_loader loads, written the plain ORM way (issue 17 item 8's "before"): the
+    session by its key hash, its user (select_related) and the user's role names (an ArraySubquery),
+    still one query, but a queryset built and compiled on every call."""
+    from django.contrib.auth.models import Group
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+
+    from accounts.models import Session
+    from accounts.roles import remember_roles
+
+    names = Group.objects.filter(user=OuterRef("user_id")).values("name")
+    session = Session.objects.select_related("user").annotate(role_names=ArraySubquery(names)).get(key_hash=key_hash)
+    if session.user is not None:
+        remember_roles(session.user, sorted(session.role_names))
+    return session
+
+
+def _session_path(ctx, signed_in: Client) -> None:
+    """The per-request session load in this process: the product's explicit SQL against the ORM query
+    above, and the same SQL run and fetched with no instances built (what the database and driver cost),
+    interleaved round by round; each figure is the median over rounds of the mean time per load."""
+    from django.conf import settings
+
+    from accounts.models import Session
+    from accounts.roles import user_roles
+    from accounts.session_loader import _statement, load_session
+    from accounts.sessions import hash_key
+
+    key_hash = hash_key(signed_in.cookies[settings.SESSION_COOKIE_NAME].value)
+    loaded, orm = load_session(Session, key_hash), _orm_session(key_hash)
+    fields = [f.attname for f in Session._meta.concrete_fields]
+    user_fields = [f.attname for f in type(loaded.user)._meta.concrete_fields]
+    assert [getattr(loaded, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert [getattr(loaded.user, f) for f in user_fields] == [getattr(orm.user, f) for f in user_fields]
+    assert user_roles(loaded.user) == user_roles(orm.user)
+    sql = _statement(Session, "default")[0]
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key_hash])
+            cursor.fetchone()
+
+    variants = {"loader": lambda: load_session(Session, key_hash), "orm": lambda: _orm_session(key_hash), "raw": raw}
+    calls = 300 if ctx.quick else 2000
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(ctx.runs):
+        for name, load in variants.items():
+            for _ in range(50):
+                load()
+            started, started_cpu = time.perf_counter(), time.process_time()
+            for _ in range(calls):
+                load()
+            wall[name].append((time.perf_counter() - started) / calls * 1e6)
+            cpu[name].append((time.process_time() - started_cpu) / calls * 1e6)
+    w = {name: statistics.median(values) for name, values in wall.items()}
+    c = {name: statistics.median(values) for name, values in cpu.items()}
+    what = "session+user+roles load, explicit SQL (accounts/session_loader.py) vs the same load by the ORM query"
+    ctx.add(Result("auth", f"{what}: CPU of this process per load", "µs", c["loader"], c["orm"], "ORM",
+                   extra={"cpu_us": cpu, "calls": calls}))
+    ctx.add(Result("auth", f"{what}: wall time per load (database round trip included)", "µs", w["loader"], w["orm"],
+                   "ORM", extra={"wall_us": wall}))
+    ctx.add(Result("auth", f"session+user+roles: the same SQL run and fetched, no instances built (wall "
+                   f"{w['raw']:.0f} µs): CPU per load", "µs", c["raw"], c["loader"], "explicit SQL loader"))
 
 
 def _p50_runs(ctx, path, headers, expect) -> float:
     return statistics.median(pct(latencies(ctx.app, path, headers=headers, count=ctx.samples, expect=expect), 0.5)
                              for _ in range(ctx.runs))
+
+
+# --- audit seals (issue 19) -----------------------------------------------------------------------------------
+# A sealer that keeps up with the writers, as run_maintenance does on a schedule: a process of its own
+# (the writers' GIL is not its), sealing whatever settled since its last pass.
+_SEALER = """
+import time
+import django
+django.setup()
+from audits.seals import seal_audits
+print("ready", flush=True)
+while True:
+    seal_audits(wait_timeout=30)
+    time.sleep(0.05)
+"""
+
+
+def _record_queries() -> list[str]:
+    """The statements one record() runs inside its caller's transaction."""
+    from audits.services import record
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record("auth.login", actor_label="bench:writer", kind="auth", details={"bench": True})
+    return [q["sql"] for q in queries]
+
+
+def _write_window(seconds: float, writers: int) -> dict:
+    """`writers` threads, each appending one event per transaction (as every service does) for `seconds`."""
+    from audits.services import record
+
+    durations: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def writer():
+        mine = []
+        try:
+            while (started := time.perf_counter()) < stop:
+                with transaction.atomic():
+                    record("auth.login", actor_label="bench:writer", kind="auth", details={"bench": True})
+                mine.append(time.perf_counter() - started)
+        finally:
+            connection.close()
+        with lock:
+            durations.extend(mine)
+
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"rate": len(durations) / seconds, "p50_ms": pct(durations, 0.5) * 1000,
+            "p99_ms": pct(durations, 0.99) * 1000, "max_ms": max(durations) * 1000}
+
+
+def seals(ctx) -> None:
+    """Seal the seeded trail, verify it, and the write path with the sealer off and on.
+
+    Baselines: for verify, reading the same rows alone (the keyset pages verify reads, no hashing);
+    for the insert rate, the same writers with no sealer, windows alternated. The sealer competes
+    for the same 2 cores, so "on" also pays its CPU: the p99 and the longest record() show whether
+    a writer ever waited on it.
+    """
+    import subprocess
+    import sys
+
+    from audits.models import AuditEvent, AuditSeal
+    from audits.seals import event_rows
+    from bench.common import ROOT
+
+    events = AuditEvent.objects.count()
+    seconds, out = ctx.manage("seal_audits", "--wait=120")
+    made = AuditSeal.objects.count()
+    sealed = AuditSeal.objects.order_by("-number").values_list("last_id", flat=True).first() or 0
+    ctx.add(Result("seals", f"seal_audits: {events:,} events in {made} seals ({events / seconds:,.0f} events/s)",
+                   "s", seconds, extra={"out": out.strip()[-500:]}))
+
+    started = time.perf_counter()
+    read = sum(1 for _ in event_rows(connection, 0, sealed))
+    read_seconds = time.perf_counter() - started
+    seconds, out = ctx.manage("verify_audits")
+    intact = "audit trail intact" in out
+    ctx.add(Result("seals", f"verify_audits: {read:,} events, {made} seals (the command, start-up included)", "s",
+                   seconds, read_seconds, "reading the same rows", "< 30 s, intact", seconds < 30 and intact,
+                   extra={"out": out.strip()[-500:]}))
+
+    sqls = _record_queries()
+    writes = [q for q in sqls if q.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "SELECT"))]
+    ctx.add(Result("seals", f"record() with {made} seals in the trail: statements in the caller's transaction "
+                   f"({', '.join(q.split()[0] for q in sqls)})", "queries", len(sqls), budget="1 INSERT",
+                   ok=len(sqls) == 1 and writes[0].lstrip().upper().startswith("INSERT"), extra={"sql": sqls}))
+
+    writers, window = 4, 2 if ctx.quick else 5
+    off, on, seals_made = [], [], 0
+    for _ in range(ctx.runs):
+        off.append(_write_window(window, writers))
+        sealer = subprocess.Popen([sys.executable, "-c", _SEALER], cwd=ROOT, env=ctx.env, stdout=subprocess.PIPE,
+                                  text=True)
+        try:
+            assert sealer.stdout.readline().strip() == "ready"
+            before = AuditSeal.objects.count()
+            on.append(_write_window(window, writers))
+            seals_made += AuditSeal.objects.count() - before
+        finally:
+            sealer.terminate()
+            sealer.wait(timeout=30)
+    rate_off, rate_on = (statistics.median(w["rate"] for w in runs) for runs in (off, on))
+    p99_off, p99_on = (statistics.median(w["p99_ms"] for w in runs) for runs in (off, on))
+    longest = max(w["max_ms"] for w in on)
+    ctx.add(Result("seals", f"record() rate, {writers} writers, sealer running ({seals_made} seals made meanwhile; "
+                   f"p99 {p99_on:.1f} vs {p99_off:.1f} ms, longest {longest:.0f} ms)", "events/s", rate_on, rate_off,
+                   "sealer off", extra={"off": off, "on": on}))
+    # The seals made while the writers ran (the chain is walked whole either way).
+    seconds, out = ctx.manage("verify_audits", f"--from-seal={made + 1}") if seals_made else ctx.manage("verify_audits")
+    ctx.add(Result("seals", f"verify_audits of the {seals_made} seals made while writing", "s", seconds,
+                   budget="intact", ok="audit trail intact" in out, extra={"out": out.strip()[-500:]}))
 
 
 # --- upload / download of a large file ----------------------------------------------------------------------
@@ -378,6 +562,67 @@ def transfer(ctx) -> None:
                    "≥ 0.5× cp", down_rate >= cp_rate_median / 2, extra={"download": down}))
     ctx.add(Result("transfer", f"download {label}: worker peak RSS growth", "MiB", max(down_growth),
                    budget="< 64 MiB", ok=max(down_growth) < 64))
+
+
+# --- direct upload to S3 (issue 18) ---------------------------------------------------------------------------
+def direct(ctx) -> None:
+    """1 GiB through the direct-upload API (start, presigned PUTs of the parts 4 at a time, complete) against
+    one plain presigned PUT of the same bytes to the same moto server, `ctx.runs` rounds, alternated.
+
+    `complete` reads the object back once for its SHA-256 (and HEAD, a ranged GET): that read is in the
+    figure. Fresh connections for each API call (gunicorn's keep-alive is 5 s; a PUT of the parts lasts longer).
+    """
+    import os
+
+    from bench.common import moto
+    from tests.fileshare.s3 import BUCKET, put, s3_client, s3_env, send_parts
+
+    mib = 1024 * 1024
+    size = (64 if ctx.quick else 1024) * mib
+    body = bytearray(os.urandom(mib) * (size // mib))
+    body[:9] = b"%PDF-1.7\n"  # a PDF to the sniffer
+    user = _transfer_user("direct")
+    client = Client()
+    client.force_login(user)
+    plain, direct_rates, complete_s = [], [], []
+    with moto(ctx.work) as endpoint:
+        s3 = s3_client(endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+        with server(ctx.env, ctx.work, **s3_env(endpoint), FILESHARE_MAX_UPLOAD_SIZE=str(size + mib),
+                    FILESHARE_USER_QUOTA_BYTES=str(size * 3)) as base:
+            headers = {**_headers(client, base), "Content-Type": "application/json"}
+
+            def call(method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
+                status, reply = Http(base, headers).request(method, path, json.dumps(payload or {}).encode())
+                return status, json.loads(reply) if reply else {}
+
+            for round_ in range(ctx.runs):
+                key = f"bench/plain-{round_}"
+                url = s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": key}, ExpiresIn=3600)
+                started = time.perf_counter()
+                status, _, reply = put(url, body)
+                plain.append(size / mib / (time.perf_counter() - started))
+                assert status == 200, (status, reply[:300])
+                s3.delete_object(Bucket=BUCKET, Key=key)
+
+                started = time.perf_counter()
+                status, upload = call("POST", "/api/fileshare/uploads",
+                                      {"name": "bench.pdf", "size": size, "ttl": "1d"})
+                assert status == 201, upload
+                parts = send_parts(upload, body, concurrency=4)
+                finishing = time.perf_counter()
+                status, item = call("POST", f"/api/fileshare/uploads/{upload['id']}/complete",
+                                    {"parts": parts if upload["multipart"] else []})
+                done = time.perf_counter()
+                assert status == 201 and item["size"] == size, item
+                direct_rates.append(size / mib / (done - started))
+                complete_s.append(done - finishing)
+                assert call("DELETE", f"/api/fileshare/items/{item['id']}")[0] == 204
+    rate, baseline = statistics.median(direct_rates), statistics.median(plain)
+    ctx.add(Result("direct", f"direct upload {size // mib} MiB to S3 (start, {len(upload['parts'])} presigned "
+                   f"PUTs, complete; complete {statistics.median(complete_s):.1f} s)", "MiB/s", rate, baseline,
+                   "one plain PUT", "≥ 0.9× plain PUT", rate >= 0.9 * baseline,
+                   extra={"direct": direct_rates, "plain": plain, "complete_s": complete_s}))
 
 
 # --- maintenance commands ------------------------------------------------------------------------------------
