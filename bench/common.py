@@ -48,15 +48,6 @@ def server(env: dict, work: Path, app: str | None = None, **overrides: str):
         yield base
 
 
-@contextlib.contextmanager
-def moto(work: Path):
-    """moto's S3 server (a real HTTP S3 API) on loopback, its log in `work`; yields its endpoint."""
-    from tests.live import moto_server
-
-    with moto_server(work) as endpoint:
-        yield endpoint
-
-
 class Http:
     """One keep-alive connection (http.client: far less client CPU than requests) that outlives the server
     closing it.

@@ -1,4 +1,5 @@
-"""gunicorn as a child process, for the benchmarks and the tests alike (tests/live.py builds on it).
+"""gunicorn and moto's S3 server as child processes, for the benchmarks and the tests alike (tests/live.py
+builds on it).
 
 It lives here, not under tests/, because bench/ imports nothing from tests/: the image ships bench/
 without the test suite.
@@ -54,6 +55,29 @@ def serve(env: dict, log_dir: Path, *, app: str | None = None, wait_for_health: 
             yield base
         finally:
             stop(process)
+
+
+@contextlib.contextmanager
+def moto_server(log_dir: Path):
+    """moto's S3 in server mode (a real HTTP S3 API) on a free loopback port; yields its endpoint URL."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with open(log_dir / f"moto-{port}.log", "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(endpoint, timeout=2)
+                    break
+                except (requests.ConnectionError, requests.Timeout):  # a loaded machine: not listening, or slow
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("moto server did not start") from None
+                    time.sleep(0.2)
+            yield endpoint
+        finally:
+            stop(process, timeout=10)
 
 
 def stop(process: subprocess.Popen, timeout: float = 20) -> None:

@@ -590,8 +590,8 @@ def direct(ctx) -> None:
     """
     import os
 
-    from bench.common import moto
-    from tests.fileshare.s3 import BUCKET, put, s3_client, s3_env, send_parts
+    from bench.harness import moto_server
+    from bench.s3 import BUCKET, put, s3_client, s3_env, send_parts
 
     mib = 1024 * 1024
     size = (64 if ctx.quick else 1024) * mib
@@ -601,7 +601,7 @@ def direct(ctx) -> None:
     client = Client()
     client.force_login(user)
     plain, direct_rates, complete_s = [], [], []
-    with moto(ctx.work) as endpoint:
+    with moto_server(ctx.work) as endpoint:
         s3 = s3_client(endpoint)
         s3.create_bucket(Bucket=BUCKET)
         with server(ctx.env, ctx.work, **s3_env(endpoint), FILESHARE_MAX_UPLOAD_SIZE=str(size + mib),

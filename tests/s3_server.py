@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 import agepar.settings
-from tests.fileshare.s3 import BUCKET, s3_client, s3_env
+from bench.s3 import BUCKET, s3_client, s3_env
 from tests.live import moto_server
 
 

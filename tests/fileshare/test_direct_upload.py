@@ -1,6 +1,6 @@
 """Direct uploads to the bucket (docs/API.md "Direct uploads"), against moto's S3 server over HTTP.
 
-The client PUTs to the presigned URLs exactly as a front end would (tests/fileshare/s3.py); the
+The client PUTs to the presigned URLs exactly as a front end would (bench/s3.py); the
 server's checks at `complete` read the bucket for real: HEAD, ranged GET, the whole object.
 moto does not verify what a presigned URL signs (length, checksum), so the lies S3 itself would
 refuse reach `complete` here, which is the check under test.
@@ -19,10 +19,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audits.models import AuditEvent
+from bench.s3 import multipart_uploads, objects, put, send_parts
 from fileshare import direct, services
 from fileshare.models import DirectUpload, FileShareItem
 from tests.fileshare.helpers import ITEMS_URL, PDF, PNG, public_path, sha256, upload
-from tests.fileshare.s3 import multipart_uploads, objects, put, send_parts
 
 pytestmark = pytest.mark.django_db
 UPLOADS_URL = "/api/fileshare/uploads"

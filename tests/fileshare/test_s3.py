@@ -7,9 +7,9 @@ import pytest
 import requests
 
 from bench.live_upload import MultipartStream, server_env, session_for, upload_all
+from bench.s3 import BUCKET, objects, s3_env
 from fileshare.models import FileShareItem
 from tests.fileshare.helpers import ITEMS_URL, PDF, public_path, sha256, upload
-from tests.fileshare.s3 import BUCKET, objects, s3_env
 from tests.live import gunicorn
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from bench.s3 import BUCKET
 from tests import live
-from tests.fileshare.s3 import BUCKET
 from tests.ops import pg
 from tests.ops.test_backup_restore import _files, _postgres_checksums, _run, _seed, _sqlite_checksums
 

@@ -13,12 +13,12 @@ import requests
 from docx import Document
 
 from audits.models import AuditEvent
+from bench.s3 import s3_env
 from submissions import documents, results, tasks
 from submissions.automations import dfd
 from submissions.models import Submission, SubmissionFile
 from tests.conftest import make_client
 from tests.factories import UserFactory
-from tests.fileshare.s3 import s3_env
 from tests.submissions.helpers import at_once, db_worker, make_submission, wait_for
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

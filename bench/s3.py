@@ -1,4 +1,5 @@
-"""The S3 side of the fileshare tests (and of bench/suites.py): moto's bucket, and a direct-upload client."""
+"""The S3 side of the benchmarks and of the fileshare tests: moto's bucket, and a direct-upload client (here,
+not under tests/, because bench/ imports nothing from tests/)."""
 
 import http.client
 from concurrent.futures import ThreadPoolExecutor
