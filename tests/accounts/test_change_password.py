@@ -1,10 +1,12 @@
 """POST /api/auth/change-password."""
 
+from datetime import timedelta
+
 import pytest
 
 from accounts.models import Session
 from audits.models import AuditEvent
-from tests.accounts.conftest import api_login
+from tests.accounts.conftest import api_login, moved_clock
 from tests.conftest import make_client
 from tests.factories import DEFAULT_PASSWORD
 
@@ -113,3 +115,30 @@ def test_change_password_guesses_and_sign_in_guesses_share_one_allowance(owner, 
     assert [_change(client, current=f"chute-{i}").status_code for i in range(3)] == [400] * 3
     assert [api_login(make_client(), owner.email, "chute-x", REMOTE_ADDR=f"198.51.100.{i}").status_code
             for i in range(3)] == [400, 400, 429]
+
+
+def test_the_change_password_throttle_keeps_its_window(owner, signed_in, settings, counter_store):
+    # The window opens at the first failure, lasts LOGIN_LOCKOUT_WINDOW and later (refused) attempts
+    # never extend it; in the database and in Redis alike.
+    settings.LOGIN_LOCKOUT_WINDOW = 600
+    client = signed_in(owner)
+    assert [_change(client, current=f"chute-{i}").status_code for i in range(5)] == [400] * 5
+    if counter_store == "redis":
+        from tests.redis_server import client as redis
+
+        key = f"agepar:counter:login:account:{owner.pk}"
+        first_ttl = redis().pttl(key)
+        assert 590_000 < first_ttl <= 600_000
+        for _ in range(3):
+            assert _change(client, current="chute").status_code == 429
+        assert redis().pttl(key) <= first_ttl
+        assert int(_change(client)["Retry-After"]) <= 600
+        return
+    with moved_clock(timedelta(seconds=400)):
+        for _ in range(3):
+            assert _change(client, current="chute").status_code == 429
+        assert int(_change(client)["Retry-After"]) == 200
+    with moved_clock(timedelta(seconds=601)):
+        assert _change(client).status_code == 204
+    owner.refresh_from_db()
+    assert owner.check_password(NEW)
