@@ -4,6 +4,7 @@ import contextlib
 import os
 from pathlib import Path
 
+import requests
 from django.db import connection
 
 from bench.harness import PRODUCTION_ENV, ROOT, free_port, moto_server, serve, stop  # noqa: F401 (the tests' names)
@@ -31,3 +32,18 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, wait_for_health: bool = True, 
     env = production_env(tmp_path, WEB_CONCURRENCY=str(workers), **env_overrides)
     with serve(env, tmp_path, wait_for_health=wait_for_health) as base:
         yield base
+
+
+def signed_in(base: str, email: str, password: str, *, verify=True) -> requests.Session:
+    """A session signed in through the login API of the server at `base`, CSRF header set for writes."""
+    session = requests.Session()
+    # Loopback only: no proxies, and `verify` is not overridden by REQUESTS_CA_BUNDLE (requests
+    # lets the environment win over a session's verify).
+    session.trust_env = False
+    session.verify = verify
+    token = session.get(f"{base}/api/auth/csrf", timeout=30).json()["csrfToken"]
+    session.headers.update({"X-CSRFToken": token, "Referer": base + "/"})
+    response = session.post(f"{base}/api/auth/login", json={"identifier": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session

@@ -1,4 +1,5 @@
-"""A real nginx (Debian package) running the shipped deploy/nginx template, on loopback ports.
+"""A real nginx (Debian package) running the shipped deploy/nginx template, on loopback ports, with
+the certificate deploy/nginx/self-signed.sh makes (clients trust it as its own CA).
 
 The template is rendered the way envsubst renders it in the nginx image (only the named variables);
 a minimal main configuration around it keeps every path nginx writes inside the test's folder.
@@ -17,9 +18,9 @@ import pytest
 import requests
 
 from tests.live import ROOT, free_port, stop
-from tests.ops.tls import CertificateAuthority
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "agepar.conf.template"
+SELF_SIGNED = ROOT / "deploy" / "nginx" / "self-signed.sh"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -39,7 +40,7 @@ def require_nginx() -> None:
 class Proxy:
     https: str  # https://localhost:PORT
     http: str
-    ca_file: Path
+    ca_file: Path  # the self-signed certificate, for `verify=`
     access_log: Path
 
 
@@ -47,12 +48,8 @@ class Proxy:
 def nginx(tmp_path: Path, upstream: str, *, server_name: str = "localhost"):
     """nginx with the shipped template in front of `upstream` (host:port); yields its Proxy."""
     require_nginx()
-    ca = CertificateAuthority.create(tmp_path / "ca")
-    server = ca.issue("nginx", hosts=(server_name,))
     certs = tmp_path / "nginx-certs"
-    certs.mkdir()
-    shutil.copy(server.cert, certs / "fullchain.pem")
-    shutil.copy(server.key, certs / "privkey.pem")
+    subprocess.run(["sh", str(SELF_SIGNED), str(certs), server_name], check=True, capture_output=True, text=True)
     https_port, http_port = free_port(), free_port()
     site = render(TEMPLATE, {"NGINX_SERVER_NAME": server_name, "NGINX_HTTP_PORT": f"127.0.0.1:{http_port}",
                              "NGINX_HTTPS_PORT": f"127.0.0.1:{https_port}", "NGINX_CERT_DIR": str(certs),
@@ -82,7 +79,8 @@ http {{
     assert check.returncode == 0, check.stderr
     process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", conf, "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    proxy = Proxy(f"https://{server_name}:{https_port}", f"http://127.0.0.1:{http_port}", ca.cert, access_log)
+    proxy = Proxy(f"https://{server_name}:{https_port}", f"http://127.0.0.1:{http_port}", certs / "fullchain.pem",
+                  access_log)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -68,3 +68,25 @@ def trickle(url: str, count: int, **kwargs) -> list[Trickler]:
     while any(client.sent < 2 and client.error is None for client in clients) and time.monotonic() < deadline:
         time.sleep(0.2)
     return clients
+
+
+def health_while_trickling(base: str, verify, count: int) -> tuple[list, list[Trickler]]:
+    """/api/health three times while `count` clients trickle sign-in bodies to `base`; then the bodies
+    complete. The probes' status codes (or "timeout"), and the clients."""
+    headers = csrf_headers(base, verify=verify)
+    clients = trickle(f"{base}/api/auth/login", count, ca_file=verify if verify is not True else None,
+                      headers=headers)
+    outcomes = []
+    try:
+        for _ in range(3):
+            try:
+                outcomes.append(requests.get(f"{base}/api/health", verify=verify, timeout=10).status_code)
+            except requests.Timeout:
+                outcomes.append("timeout")
+        assert all(client.is_alive() and client.error is None for client in clients)  # still trickling
+    finally:
+        for client in clients:
+            client.release.set()
+        for client in clients:
+            client.join(60)
+    return outcomes, clients

@@ -13,32 +13,11 @@ import requests
 
 from tests.live import gunicorn
 from tests.ops.nginx import nginx
-from tests.ops.slow_clients import csrf_headers, trickle
+from tests.ops.slow_clients import health_while_trickling
 
 # Twice WEB_CONCURRENCY x GUNICORN_THREADS below: the workers accept connections unevenly, and each
 # of them must have all its threads taken.
 SLOW_CLIENTS = 16
-
-
-def _health_while_trickling(base: str, verify) -> tuple[list, list]:
-    """Health probes while SLOW_CLIENTS trickle sign-in bodies to `base`; then the bodies complete."""
-    headers = csrf_headers(base, verify=verify)
-    clients = trickle(f"{base}/api/auth/login", SLOW_CLIENTS, ca_file=verify if verify is not True else None,
-                      headers=headers)
-    outcomes = []
-    try:
-        for _ in range(3):
-            try:
-                outcomes.append(requests.get(f"{base}/api/health", verify=verify, timeout=10).status_code)
-            except requests.Timeout:
-                outcomes.append("timeout")
-        assert all(client.is_alive() and client.error is None for client in clients)  # still trickling
-    finally:
-        for client in clients:
-            client.release.set()
-        for client in clients:
-            client.join(60)
-    return outcomes, clients
 
 
 @pytest.mark.slow
@@ -48,10 +27,10 @@ def test_slow_bodies_through_nginx_leave_health_responsive(tmp_path):
                   TRUSTED_PROXY_COUNT="1") as app:
         # The attack, straight at gunicorn: every thread waits for a body, health gets no answer.
         # (If gunicorn ever bounds body reads tightly enough to shrug this off, this half says so.)
-        direct, _ = _health_while_trickling(app, True)
+        direct, _ = health_while_trickling(app, True, SLOW_CLIENTS)
         assert "timeout" in direct, direct
         with nginx(tmp_path, app.removeprefix("http://")) as proxy:
-            proxied, clients = _health_while_trickling(proxy.https, str(proxy.ca_file))
+            proxied, clients = health_while_trickling(proxy.https, str(proxy.ca_file), SLOW_CLIENTS)
     assert proxied == [200, 200, 200]
     # Complete at last, each body reached the application, which parsed it (blank JSON: 400).
     assert [client.error for client in clients] == [None] * SLOW_CLIENTS

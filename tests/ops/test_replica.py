@@ -7,7 +7,6 @@ DATABASE_URL = the primary and REPLICA_DATABASE_URL = the replica. Pausing the r
 since is on the primary only.
 """
 
-import os
 import subprocess
 import sys
 import time
@@ -15,9 +14,9 @@ import time
 import pytest
 import requests
 
-from tests.live import ROOT, serve
+from tests.live import ROOT, serve, signed_in
 from tests.ops import pg
-from tests.ops.clusters import PrimaryAndReplica, server_bin
+from tests.ops.clusters import PrimaryAndReplica
 from tests.submissions.conftest import FORM
 from tests.submissions.helpers import wait_for
 
@@ -36,10 +35,6 @@ user.groups.set(Group.objects.filter(name__in=["admin", "automations.form2json"]
 def clusters():
     if not pg.is_postgres():
         pytest.skip("PostgreSQL only: runs with the PostgreSQL suite")
-    if server_bin() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL server binaries (initdb, pg_basebackup) are missing")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_basebackup) are missing")
     with PrimaryAndReplica() as (primary, replica):
         yield primary, replica
 
@@ -64,16 +59,6 @@ def _server(portal, tmp_path, **env):
     return serve(pg.clean_env(DATABASE_URL=primary.url("agepar"), REPLICA_DATABASE_URL=replica.url("agepar"),
                               REPLICA_CHECK_INTERVAL="0", VAR_DIR=str(var), UPLOAD_ROOT=str(tmp_path / "uploads"),
                               **env), tmp_path, wait_for_health=False)  # 503 while submissions wait for a worker
-
-
-def _signed_in(base: str) -> requests.Session:
-    session = requests.Session()
-    token = session.get(f"{base}/api/auth/csrf", timeout=30).json()["csrfToken"]
-    session.headers.update({"X-CSRFToken": token, "Referer": base + "/"})
-    response = session.post(f"{base}/api/auth/login", json={"identifier": EMAIL, "password": PASSWORD}, timeout=30)
-    assert response.status_code == 200, response.text
-    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
-    return session
 
 
 def _create(session: requests.Session, base: str) -> int:
@@ -119,7 +104,7 @@ def test_lists_read_the_replica_and_catch_up_while_sign_in_writes_and_details_us
     with _server(portal, tmp_path, REPLICA_MAX_LAG="3600") as base:
         with _ReplayPaused(replica):
             # Sign-in writes a session and the next request reads it: both on the primary.
-            session = _signed_in(base)
+            session = signed_in(base, EMAIL, PASSWORD)
             assert session.get(f"{base}/api/me", timeout=30).status_code == 200
             created = _create(session, base)
             # The write is visible on the primary at once...
@@ -138,7 +123,7 @@ def test_lists_read_the_replica_and_catch_up_while_sign_in_writes_and_details_us
 def test_a_replica_lagging_more_than_replica_max_lag_hands_the_lists_to_the_primary(portal, tmp_path):
     _, replica, _ = portal
     with _server(portal, tmp_path, REPLICA_MAX_LAG="1") as base:
-        session = _signed_in(base)
+        session = signed_in(base, EMAIL, PASSWORD)
         wait_for(lambda: _replica_check(base)["serving"] == "replica", timeout=30, what="the replica to catch up")
         with _ReplayPaused(replica):
             created = _create(session, base)
@@ -153,7 +138,7 @@ def test_a_replica_lagging_more_than_replica_max_lag_hands_the_lists_to_the_prim
 def test_lists_still_answer_when_the_replica_is_stopped(portal, tmp_path):
     _, replica, _ = portal
     with _server(portal, tmp_path, REPLICA_MAX_LAG="3600") as base:
-        session = _signed_in(base)
+        session = signed_in(base, EMAIL, PASSWORD)
         assert _listed_ids(session, base)  # warm: the worker holds a connection to the replica
         replica.stop()
         try:
