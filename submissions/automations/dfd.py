@@ -30,6 +30,10 @@ Deliberate differences from the old portal:
   numbers (not text), at most MAX_ITEMS items; `valorTotal` is accepted and ignored: it is
   always quantidade × valorUnitario, rounded to cents (as the old one recomputed it);
 - texts are trimmed and keep their line breaks; every value is escaped in the document.
+
+Every rule is published in `payload_schema` (the fields' own, and `extend_json_schema` for the
+cross-field ones) but one: a repeated objective in `alinhamentoPE` (by its numbers, or the same line
+in any case) cannot be stated in JSON Schema; its description says so.
 """
 
 import re
@@ -40,8 +44,8 @@ from rest_framework import serializers
 
 from submissions import documents
 from submissions.automations import Result, ResultFile
+from submissions.payloads import END, NOT_BLANK, StrictCharField, StrictIntegerField, StrictNumberField
 from submissions.payloads import PayloadSerializer as BasePayload
-from submissions.payloads import StrictCharField, StrictIntegerField, StrictNumberField
 
 KIND = "dfd"
 VERSION = "2.6.0"
@@ -71,7 +75,8 @@ PRIORIDADES = [
 SIM_NAO = ["Sim", "Não"]
 MESES = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
          "novembro", "dezembro")
-PRAZO = re.compile(rf"^({'|'.join(MESES)}) de (\d{{4}})$")
+PRAZO = re.compile(rf"^({'|'.join(MESES)}) de ([0-9]{{4}}){END}")
+ANO = rf"^[0-9]{{4}}{END}"
 OBJETIVO = re.compile(r"pilar\s*(\d+)\s*[-–]\s*objetivo\s*estrat[eé]gico\s*(\d+)", re.IGNORECASE)
 
 
@@ -93,6 +98,11 @@ class ItemSerializer(BasePayload):
     valorTotal = StrictNumberField(label="Estimativa de valor total (calculada)", required=False,  # noqa: N815
                                    allow_null=True, help_text="Ignorado: sempre quantidade × valor unitário.")
 
+    def extend_json_schema(self, schema: dict) -> dict:
+        schema["if"] = {"properties": {"haDependencia": {"const": "Sim"}}, "required": ["haDependencia"]}
+        schema["then"] = {"properties": {"dependenciaQual": {"pattern": NOT_BLANK}}, "required": ["dependenciaQual"]}
+        return schema
+
     def validate(self, attrs):
         attrs["haDependencia"] = attrs.get("haDependencia") or "Não"
         if attrs["haDependencia"] == "Sim" and not attrs.get("dependenciaQual"):
@@ -107,8 +117,8 @@ class PayloadSerializer(BasePayload):
                                          default="agepar")
     numero = _text("Nº do Memorando", max_length=100)
     assunto = _text("Assunto", max_length=200)
-    pcaAno = StrictCharField(label="Ano de execução do PCA", help_text="AAAA",  # noqa: N815
-                             min_length=4, max_length=4)
+    pcaAno = StrictCharField(label="Ano de execução do PCA", help_text="AAAA", max_length=4,  # noqa: N815
+                             pattern=ANO, pattern_message="Informe o ano com 4 dígitos (ex.: 2026).")
     protocolo = _text("Protocolo", max_length=100, help_text="Único entre os DFDs não excluídos.")
     diretoriaDemandante = _text("Diretoria demandante", max_length=200)  # noqa: N815
     alinhamentoPE = _text("Alinhamento com o Planejamento Estratégico",  # noqa: N815
@@ -117,15 +127,12 @@ class PayloadSerializer(BasePayload):
     justificativaInclusaoItem = _text("Justificativa para a inclusão do item", required=False,  # noqa: N815
                                       allow_blank=True, default="")
     objeto = _text("Objeto")
-    prazosEnvolvidos = _text("Prazos envolvidos", max_length=30, help_text="'mês de AAAA', no ano do PCA")  # noqa: N815
+    prazosEnvolvidos = _text("Prazos envolvidos", max_length=30, help_text="'mês de AAAA', no ano do PCA",  # noqa: N815
+                             pattern=PRAZO.pattern,
+                             pattern_message="Use o formato 'mês de AAAA', em minúsculas (ex.: março de 2026).")
     consequenciaNaoAquisicao = _text("Consequência da não aquisição")  # noqa: N815
     grauPrioridade = serializers.ChoiceField(label="Grau de prioridade", choices=PRIORIDADES)  # noqa: N815
     items = ItemSerializer(label="Itens", many=True, allow_empty=False, max_length=MAX_ITEMS)
-
-    def validate_pcaAno(self, value):  # noqa: N802
-        if not re.fullmatch(r"\d{4}", value):
-            raise serializers.ValidationError("Informe o ano com 4 dígitos (ex.: 2026).")
-        return value
 
     def validate_protocolo(self, value):
         return " ".join(value.split())
@@ -141,10 +148,14 @@ class PayloadSerializer(BasePayload):
             seen.add(key)
         return "\n".join(lines)
 
-    def validate_prazosEnvolvidos(self, value):  # noqa: N802
-        if not PRAZO.match(value):
-            raise serializers.ValidationError("Use o formato 'mês de AAAA', em minúsculas (ex.: março de 2026).")
-        return value
+    def extend_json_schema(self, schema: dict) -> dict:
+        # "prazosEnvolvidos in the PCA's year", which JSON Schema cannot compare, digit by digit: when
+        # pcaAno has digit d at position i, so must the year that ends prazosEnvolvidos.
+        schema["allOf"] = [
+            {"if": {"properties": {"pcaAno": {"pattern": f"^[0-9]{{{i}}}{d}"}}, "required": ["pcaAno"]},
+             "then": {"properties": {"prazosEnvolvidos": {"pattern": f"{d}[0-9]{{{3 - i}}}{END}"}}}}
+            for i in range(4) for d in range(10)]
+        return schema
 
     def validate(self, attrs):
         if PRAZO.match(attrs["prazosEnvolvidos"])[2] != attrs["pcaAno"]:

@@ -12,6 +12,8 @@ portal dropped them, and descriptions are trimmed. Deliberate differences from t
   text); an item row that is not an object, or whose description is not text, is a 400;
 - unknown keys are refused with a field error (the old one ignored them silently);
 - whitespace inside the texts is collapsed and the e-mail lower-cased in the result;
+- the e-mail must be an ASCII address (`submissions.payloads.EMAIL`, published in the schema as its
+  pattern; Django's validator, which also takes IDN domains, has no JSON Schema equivalent);
 - at most MAX_ITEMS items (after the blank rows are dropped); the old one had no limit;
 - the result's metadata names the submission, not the author's CPF and e-mail (they are on the
   submission itself, and a result file may travel further than the portal).
@@ -21,14 +23,15 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from submissions.payloads import (
-    PayloadSerializer as BasePayload,
-)
-from submissions.payloads import (
+    BLANK,
     StrictBooleanField,
     StrictCharField,
     StrictDateField,
     StrictEmailField,
     StrictIntegerField,
+)
+from submissions.payloads import (
+    PayloadSerializer as BasePayload,
 )
 
 KIND = "form2json"
@@ -49,7 +52,8 @@ class PayloadSerializer(BasePayload):
     departamento = StrictCharField(label="Departamento", max_length=120)
     prioridade = serializers.ChoiceField(label="Prioridade", choices=["baixa", "media", "alta"])
     data = StrictDateField(label="Data", help_text="AAAA-MM-DD")
-    aceitaTermos = StrictBooleanField(label="Aceita os termos")  # noqa: N815 (the portal's field name)
+    aceitaTermos = StrictBooleanField(label="Aceita os termos", const=True,  # noqa: N815 (the portal's field name)
+                                      const_message="É preciso aceitar os termos.")
     itens = ItemSerializer(label="Itens", many=True, allow_empty=True, max_length=MAX_ITEMS, required=False,
                            default=list)
 
@@ -58,10 +62,16 @@ class PayloadSerializer(BasePayload):
             data = {**data, "itens": [row for row in data["itens"] if not _blank_row(row)]}
         return super().to_internal_value(data)
 
-    def validate_aceitaTermos(self, value):  # noqa: N802
-        if not value:
-            raise serializers.ValidationError("É preciso aceitar os termos.")
-        return value
+    def extend_json_schema(self, schema: dict) -> dict:
+        # Blank rows are dropped before validation (any other keys they carry are not looked at), and
+        # MAX_ITEMS counts the rows that remain: `maxContains` counts exactly those.
+        itens = schema["properties"]["itens"]
+        item = itens["items"]
+        blank_row = {"type": "object", "properties": {"descricao": {"anyOf": [{"type": "null"},
+                                                                              {"type": "string", "pattern": BLANK}]}}}
+        itens["items"] = {"anyOf": [item, blank_row]}
+        itens["contains"], itens["minContains"], itens["maxContains"] = item, 0, itens.pop("maxItems")
+        return schema
 
 
 def _blank_row(row) -> bool:
