@@ -10,10 +10,19 @@ model). What it adds to the database engine:
 - the row records user, IP, user agent and a roles snapshot. The IP and user agent come from
   the request through `accounts.middleware.SessionMiddleware`; stores built without a request
   (the test client's force_login, shell scripts) leave them empty.
+
+Outside the request path it behaves like Django's database engine (Django's own session-backend
+tests run against it: tests/accounts/test_django_session_suite.py): a store without a key loads
+as empty, `exists(None)` is False, `set_expiry()` is written to the row's `expire_date` on the next
+save. Deliberate differences (docs/security.md, "The session engine and Django's database engine"):
+rows are found by the key's hash only; ending a signed-in session revokes its row instead of
+deleting it; `set_expiry()` can shorten a session but never take it past its absolute lifetime;
+`cycle_key()` keeps a signed-in session's absolute end; a save of a session revoked or expired
+meanwhile raises UpdateError instead of bringing it back.
 """
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -25,6 +34,10 @@ from django.utils import timezone
 
 from accounts.roles import role_names
 from accounts.session_loader import load_session
+
+# Where SessionBase.set_expiry() keeps its value: seconds of inactivity (int), a fixed end (ISO text),
+# 0 for "at browser close".
+EXPIRY_KEY = "_session_expiry"
 
 # Reasons written to `revoke_reason` by the system (staff type their own in the admin).
 REASON_KEY_ROTATED = "chave trocada"
@@ -56,6 +69,7 @@ class SessionStore(DBSessionStore):
         self._row = None
         self._inherit_absolute = None
         self._delete_reason = REASON_ENDED
+        self._expiry_changed = False
 
     @classmethod
     def get_model_class(cls):
@@ -81,35 +95,60 @@ class SessionStore(DBSessionStore):
         return row.user if row is not None and row.user_id is not None else None
 
     def get_expiry_age(self, **kwargs):
-        # The cookie may live as long as the session could; idle expiry is enforced here, not by it.
+        # The cookie may live as long as the session could; idle expiry is enforced here, not by it. An
+        # expiry chosen with set_expiry() is Django's, within the absolute lifetime.
         row = self._row
         if row is None:
             return super().get_expiry_age(**kwargs)
-        return max(0, int((row.absolute_expires_at - timezone.now()).total_seconds()))
+        absolute = max(0, int((row.absolute_expires_at - timezone.now()).total_seconds()))
+        if kwargs.get("expiry", self.get(EXPIRY_KEY)):
+            return min(super().get_expiry_age(**kwargs), absolute)
+        return absolute
+
+    def set_expiry(self, value):
+        super().set_expiry(value)
+        self._expiry_changed = True  # the next save writes the row's expire_date
+
+    async def aset_expiry(self, value):
+        await super().aset_expiry(value)
+        self._expiry_changed = True
+
+    @staticmethod
+    def _idle_end(now, data) -> datetime:
+        """When the row idles out unless used again: what set_expiry() chose, else SESSION_IDLE_TIMEOUT."""
+        expiry = data.get(EXPIRY_KEY)
+        if isinstance(expiry, str):  # a fixed end: set_expiry(datetime or timedelta)
+            return datetime.fromisoformat(expiry)
+        if expiry:  # seconds of inactivity; 0 ("at browser close") keeps the idle timeout
+            return now + timedelta(seconds=expiry)
+        return now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT)
 
     def get_session_cookie_age(self):
         return settings.SESSION_ABSOLUTE_LIFETIME
 
     # --- loading --------------------------------------------------------------------------------
-    def _get_session_from_db(self):
+    def load(self):
         now = timezone.now()
-        row = load_session(self.model, hash_key(self.session_key), using=router.db_for_read(self.model))
+        self._row = None
+        row = None
+        if self.session_key is not None:  # a store made without a key (or a malformed one) has no row
+            row = load_session(self.model, hash_key(self.session_key), using=router.db_for_read(self.model))
         if row is None or not row.is_alive(now):
             self._session_key = None
-            self._row = None
-            return None
+            return {}
+        data = self.decode(row.session_data)
         self._row = row
-        self._touch(row, now)
-        return row
+        self._touch(row, now, data)
+        return data
 
-    async def _aget_session_from_db(self):
+    async def aload(self):
         # The same query as the sync path: the row, its user and the user's roles.
-        return await sync_to_async(self._get_session_from_db)()
+        return await sync_to_async(self.load)()
 
-    def _touch(self, row, now):
+    def _touch(self, row, now, data):
         if now - row.last_seen_at < timedelta(seconds=settings.SESSION_TOUCH_INTERVAL):
             return
-        expire = min(now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT), row.absolute_expires_at)
+        expire = min(self._idle_end(now, data), row.absolute_expires_at)
         # Concurrent requests of one session race to touch it; matching the old last_seen_at lets
         # one of them write and the others skip, and a revoked row is never revived.
         self.model.objects.filter(pk=row.pk, last_seen_at=row.last_seen_at, revoked_at__isnull=True).update(
@@ -117,10 +156,14 @@ class SessionStore(DBSessionStore):
         row.last_seen_at, row.expire_date = now, expire
 
     def exists(self, session_key):
-        # Only asked when picking a fresh key; the unique index settles any collision anyway.
+        # Asked when picking a fresh key (the unique index settles any collision anyway) and by callers.
+        if not session_key:
+            return False
         return self.model.objects.filter(key_hash=hash_key(session_key)).alive(timezone.now()).exists()
 
     async def aexists(self, session_key):
+        if not session_key:
+            return False
         return await self.model.objects.filter(key_hash=hash_key(session_key)).alive(timezone.now()).aexists()
 
     # --- creating and saving --------------------------------------------------------------------
@@ -144,7 +187,7 @@ class SessionStore(DBSessionStore):
             created_at=now,
             last_seen_at=now,
             absolute_expires_at=absolute,
-            expire_date=min(now + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT), absolute),
+            expire_date=min(self._idle_end(now, data), absolute),
         )
 
     def create_model_instance(self, data):
@@ -162,16 +205,23 @@ class SessionStore(DBSessionStore):
         except IntegrityError:
             raise CreateError from None
         self._row = obj
+        self._expiry_changed = False
 
     def _update_fields(self, data, roles):
-        """Columns a save may change: the data, and the user binding when a login fills it in."""
+        """Columns a save may change: the data, the user binding when a login fills it in, and the
+        idle end when set_expiry() was called."""
         fields = {"session_data": self.encode(data)}
+        if self._expiry_changed and self._row is not None:
+            fields["expire_date"] = min(self._idle_end(timezone.now(), data), self._row.absolute_expires_at)
         user_id = _user_id(data)
         if self._row is None or self._row.user_id != user_id:
             fields.update(user_id=user_id, roles=roles)
         return fields
 
     def _apply(self, fields):
+        self._expiry_changed = False
+        if self._row is not None and "expire_date" in fields:
+            self._row.expire_date = fields["expire_date"]
         if self._row is not None and "user_id" in fields:
             # Assigning user_id drops the cached user object of the previous binding.
             self._row.user_id, self._row.roles = fields["user_id"], fields["roles"]
@@ -182,6 +232,8 @@ class SessionStore(DBSessionStore):
         data = self._get_session(no_load=must_create)
         if must_create:
             return self._insert(self.create_model_instance(data))
+        if self.session_key is None:  # loading found the session gone: never written back to life
+            raise UpdateError
         needs_roles = self._row is None or self._row.user_id != _user_id(data)
         fields = self._update_fields(data, _roles_of(_user_id(data)) if needs_roles else None)
         # A session revoked or expired while this request ran must not be written back to life.
@@ -196,6 +248,8 @@ class SessionStore(DBSessionStore):
         if must_create:
             obj = await self.acreate_model_instance(data)
             return await sync_to_async(self._insert)(obj)
+        if self.session_key is None:
+            raise UpdateError
         needs_roles = self._row is None or self._row.user_id != _user_id(data)
         roles = await sync_to_async(_roles_of)(_user_id(data)) if needs_roles else None
         fields = self._update_fields(data, roles)

@@ -202,3 +202,69 @@ def test_a_loaded_row_is_alive_exactly_when_the_queryset_says_so(owner):
     assert alive == {row.pk for row in rows if row.is_alive(now)} and len(alive) == 1
     expired = set(Session.objects.expired(now).values_list("pk", flat=True))
     assert expired == {row.pk for row in rows if row.status_at(now) == "expired"} and len(expired) == 8
+
+
+# --- outside the request path (issue 14 item 18; Django's own suite: test_django_session_suite.py) ----------
+
+def test_a_store_without_a_key_loads_as_empty_and_exists_is_false():
+    store = SessionStore()
+    assert store.load() == {} and store.session_key is None
+    assert store.exists(None) is False and store.exists("") is False
+    assert async_to_sync(store.aexists)(None) is False
+    assert async_to_sync(SessionStore().aload)() == {}
+
+
+def test_a_save_of_a_session_that_died_meanwhile_does_not_create_one(owner):
+    from django.contrib.sessions.backends.base import UpdateError
+
+    store = _signed_in_store(owner)
+    Session.objects.update(revoked_at=timezone.now())
+    late = SessionStore(store.session_key)
+    with pytest.raises(UpdateError):
+        late.save()
+    assert Session.objects.count() == 1
+
+
+def _signed_in_store(user) -> SessionStore:
+    store = SessionStore()
+    store[auth.SESSION_KEY] = str(user.pk)
+    store.save(must_create=True)
+    return store
+
+
+def test_set_expiry_is_written_to_the_row_within_the_absolute_lifetime(owner):
+    store = _signed_in_store(owner)
+    row = Session.objects.get()
+    soon = timezone.now() + timedelta(minutes=5)
+    store.set_expiry(soon)
+    store.save()
+    assert Session.objects.get().expire_date == soon
+    assert SessionStore(store.session_key).get_expiry_age() <= 300
+
+    store.set_expiry(10 * 24 * 3600)  # ten days of inactivity: no longer than the absolute lifetime
+    store.save()
+    assert Session.objects.get().expire_date == row.absolute_expires_at
+
+    store.set_expiry(None)  # back to the idle timeout
+    store.save()
+    expire = Session.objects.get().expire_date
+    assert abs(expire - (timezone.now() + timedelta(seconds=settings.SESSION_IDLE_TIMEOUT))) < timedelta(seconds=5)
+
+    store.set_expiry(-timedelta(seconds=1))  # in the past: the session is over
+    store.save()
+    assert not Session.objects.alive(timezone.now()).exists()
+    assert SessionStore(store.session_key).load() == {}
+
+
+def test_a_custom_inactivity_window_is_what_the_touch_extends(owner):
+    store = SessionStore()
+    store[auth.SESSION_KEY] = str(owner.pk)
+    store.set_expiry(3600)  # before the first save: the new row carries it
+    store.save(must_create=True)
+    assert Session.objects.get().expire_date - Session.objects.get().created_at == H
+    with moved_clock(timedelta(minutes=50)):
+        assert SessionStore(store.session_key).load()[auth.SESSION_KEY] == str(owner.pk)  # touched
+    with moved_clock(timedelta(minutes=100)):
+        assert SessionStore(store.session_key).load() != {}  # 50 minutes after the touch: alive
+    with moved_clock(timedelta(minutes=161)):
+        assert SessionStore(store.session_key).load() == {}  # 61 minutes idle
