@@ -10,7 +10,7 @@ def _apply_role_permissions(sender, app_config, using, **kwargs):
         return
     from accounts.roles import apply_role_permissions
 
-    apply_role_permissions()
+    apply_role_permissions(missing_ok=True)
 
 
 class AccountsConfig(AppConfig):

@@ -100,11 +100,14 @@ def role_permissions(role: str) -> set[str]:
     return set(ROLE_PERMISSIONS.get(role, ()))
 
 
-def apply_role_permissions() -> dict[str, int]:
+def apply_role_permissions(missing_ok: bool = False) -> dict[str, int]:
     """Create the missing role groups and give each exactly the permissions of ROLE_PERMISSIONS.
 
     Idempotent: a second run changes nothing. A permission granted by hand to a role group is
     taken away again, so the table stays the truth (grant extras through a group of its own).
+    A permission the table names that does not exist is an error, unless `missing_ok`: after a
+    partial `migrate app 00NN` the later models (and their permissions) are not there yet, and
+    the migrate that creates them applies the rest.
     Returns {"groups_created": n, "groups_changed": n}.
     """
     from django.contrib.auth.models import Permission
@@ -120,8 +123,9 @@ def apply_role_permissions() -> dict[str, int]:
     by_code = {f"{p.content_type.app_label}.{p.codename}": p
                for p in Permission.objects.filter(lookup).select_related("content_type")}
     missing = codes - by_code.keys()
-    if missing:
+    if missing and not missing_ok:
         raise LookupError(f"permissions named in accounts.roles do not exist: {sorted(missing)}")
+    wanted = {name: held & by_code.keys() for name, held in wanted.items()}
     with transaction.atomic():
         existing = set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True))
         Group.objects.bulk_create([Group(name=name) for name in ROLES if name not in existing])
