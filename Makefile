@@ -57,8 +57,10 @@ bench: install-dev
 messages:
 	msgfmt --check-format -o locale/pt_BR/LC_MESSAGES/django.mo locale/pt_BR/LC_MESSAGES/django.po
 
+## lint: ruff, then mypy on the product packages (django-stubs, djangorestframework-stubs; [tool.mypy] in pyproject.toml)
 lint: install-dev
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 migrate: install
 	$(PY) manage.py migrate --noinput

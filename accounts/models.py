@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -120,7 +121,7 @@ class SessionQuerySet(models.QuerySet):
                 pks = list(self.order_by("pk").values_list("pk", flat=True)[:self.CLEAR_BATCH])
                 if not pks:
                     return total
-                deleted, _ = self.model.objects.using(self.db).filter(pk__in=pks).delete()
+                deleted, _ = self.model._default_manager.using(self.db).filter(pk__in=pks).delete()
             total += deleted
 
 
@@ -133,7 +134,7 @@ class Session(AbstractBaseSession):
 
     id = models.BigAutoField(primary_key=True)
     # Django's abstract model makes the clear-text key the primary key; we store its hash instead.
-    session_key = None
+    session_key = None  # type: ignore[assignment]  # Django's documented way to drop an inherited field
     key_hash = models.CharField("hash da chave", max_length=64, unique=True, editable=False)
     public_id = models.UUIDField("identificador", default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="usuário", null=True, blank=True,
@@ -150,7 +151,7 @@ class Session(AbstractBaseSession):
     revoke_reason = models.CharField("motivo da revogação", max_length=200, blank=True, default="")
 
     # Django's session manager (encode) with our queryset.
-    objects = BaseSessionManager.from_queryset(SessionQuerySet)()
+    objects: ClassVar = BaseSessionManager.from_queryset(SessionQuerySet)()
 
     class Meta:
         verbose_name = "sessão"

@@ -10,6 +10,7 @@ import json
 from django.contrib.auth.models import Group
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
 
 ADMIN = "admin"
 ROLES = (
@@ -24,16 +25,24 @@ OVERSIGHT = ("admin", "controle", "auditor")
 _JSON_ARRAY_AGG = {"postgresql": "JSONB_AGG", "sqlite": "JSON_GROUP_ARRAY"}
 
 
+def column(model: type[Model], name: str) -> str:
+    """The database column of a model's concrete field (`pk` names the primary key)."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise LookupError(f"{model.__name__}.{name} has no column")
+    return field.column
+
+
 def role_names_sql(connection: BaseDatabaseWrapper, user_id: str) -> str:
     """A scalar subquery: the names of the groups of the user whose id is the SQL expression `user_id`,
     as a JSON array (NULL when there are none; read it with `parse_role_names`)."""
     q = connection.ops.quote_name
-    memberships = Group.user_set.through._meta
-    group, member = q(Group._meta.db_table), q(memberships.db_table)
-    return (f"(SELECT {_JSON_ARRAY_AGG[connection.vendor]}({group}.{q(Group._meta.get_field('name').column)}) "  # noqa: S608
+    through = Group.user_set.through  # the user <-> group table
+    group, member = q(Group._meta.db_table), q(through._meta.db_table)
+    return (f"(SELECT {_JSON_ARRAY_AGG[connection.vendor]}({group}.{q(column(Group, 'name'))}) "  # noqa: S608
             f"FROM {member} INNER JOIN {group} "
-            f"ON {group}.{q(Group._meta.pk.column)} = {member}.{q(memberships.get_field('group').column)} "
-            f"WHERE {member}.{q(memberships.get_field('user').column)} = {user_id})")
+            f"ON {group}.{q(column(Group, 'pk'))} = {member}.{q(column(through, 'group'))} "
+            f"WHERE {member}.{q(column(through, 'user'))} = {user_id})")
 
 
 def parse_role_names(value: str | None) -> list[str]:

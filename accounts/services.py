@@ -6,12 +6,14 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts import lockout
 from accounts.models import Session, User
 from accounts.roles import has_role, remember_roles
+from accounts.sessions import SessionStore
 from agepar.errors import AppError, Forbidden, InvalidInput, Throttled
 from audits.services import record
 
@@ -25,7 +27,7 @@ REASON_PASSWORD_SET_BY_STAFF = "senha definida pela administração"  # noqa: S1
 
 
 # --- sign in / out ------------------------------------------------------------------------------
-def user_login(*, request, identifier: str, password: str, remember_me: bool = False) -> User:
+def user_login(*, request: HttpRequest, identifier: str, password: str, remember_me: bool = False) -> User:
     """Check the credentials under the sign-in lockout (accounts.lockout) and start a session.
 
     `request` is the Django HttpRequest: the lockout's verdict and the session live on it. Unknown
@@ -44,8 +46,8 @@ def user_login(*, request, identifier: str, password: str, remember_me: bool = F
         raise AppError("Identificador ou senha inválidos.", "invalid_credentials")
 
     with transaction.atomic():
-        request.session.absolute_lifetime = (settings.SESSION_REMEMBER_ME_LIFETIME if remember_me
-                                             else settings.SESSION_ABSOLUTE_LIFETIME)
+        SessionStore.of(request).absolute_lifetime = (settings.SESSION_REMEMBER_ME_LIFETIME if remember_me
+                                                      else settings.SESSION_ABSOLUTE_LIFETIME)
         if auth.SESSION_KEY in request.session:
             # Signing in again ends the old session: Django would keep its key for the same user.
             request.session.flush()
@@ -53,17 +55,17 @@ def user_login(*, request, identifier: str, password: str, remember_me: bool = F
         auth.login(request, user)
         request.session.save()
         # The row's roles snapshot was read just now: the answer lists it without asking again.
-        remember_roles(user, request.session.row.roles)
+        remember_roles(user, SessionStore.of(request).row.roles)
         record("auth.login", actor=user, request=request, kind="auth", target=user,
                details={**attempt, "remember_me": bool(remember_me)})
     return user
 
 
-def user_logout(*, request) -> None:
+def user_logout(*, request: HttpRequest) -> None:
     """Revoke the current session server-side; the cookie is worthless from now on."""
     user = request.user
     with transaction.atomic():
-        row = request.session.row
+        row = SessionStore.of(request).row
         if row is not None:
             _revoke(Session.objects.filter(pk=row.pk), actor=user, reason=REASON_LOGOUT, request=request,
                     audit=False)
@@ -73,7 +75,7 @@ def user_logout(*, request) -> None:
 
 
 # --- passwords ----------------------------------------------------------------------------------
-def user_change_password(*, request, user: User, current_password: str, new_password: str) -> int:
+def user_change_password(*, request: HttpRequest, user: User, current_password: str, new_password: str) -> int:
     """Set a new password, keep this session, revoke the others. Returns how many were revoked.
 
     The current password is checked under the sign-in lockout, with the same account counter: a
@@ -103,9 +105,10 @@ def user_change_password(*, request, user: User, current_password: str, new_pass
         # The session carries a hash of the password; refreshing it keeps this one valid, while
         # the others are revoked outright (and would fail the hash check anyway).
         request.session[auth.HASH_SESSION_KEY] = user.get_session_auth_hash()
-        current = request.session.row
-        others = Session.objects.filter(user=user).exclude(pk=current.pk if current else None)
-        revoked = _revoke(others, actor=user, reason=REASON_PASSWORD_CHANGED, request=request)
+        current = SessionStore.of(request).row
+        others = Session.objects.filter(user=user)
+        revoked = _revoke(others.exclude(pk=current.pk) if current else others, actor=user,
+                          reason=REASON_PASSWORD_CHANGED, request=request)
         record("auth.password_changed", actor=user, request=request, kind="auth", target=user,
                details={"sessions_revoked": revoked})
     return revoked
@@ -132,7 +135,8 @@ def _revoke(sessions, *, actor, reason: str, request=None, audit: bool = True) -
     return len(rows)
 
 
-def session_revoke(*, session: Session, actor, reason: str = REASON_BY_OWNER, request=None) -> bool:
+def session_revoke(*, session: Session, actor: User, reason: str = REASON_BY_OWNER,
+                   request: HttpRequest | None = None) -> bool:
     """Idempotent: False when the session was already revoked."""
     with transaction.atomic():
         return bool(_revoke(Session.objects.filter(pk=session.pk), actor=actor, reason=reason, request=request))
@@ -145,27 +149,29 @@ def _within_reach(sessions, actor):
     return sessions if actor.is_superuser else sessions.exclude(user_id__in=superusers)
 
 
-def sessions_revoke(*, sessions, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
+def sessions_revoke(*, sessions, actor: User, reason: str = REASON_BY_ADMIN, request: HttpRequest | None = None) -> int:
     """The admin's bulk revocation (a superuser's sessions only by a superuser)."""
     with transaction.atomic():
         return _revoke(_within_reach(sessions, actor), actor=actor, reason=reason or REASON_BY_ADMIN,
                        request=request)
 
 
-def sessions_revoke_others(*, request, user: User) -> int:
-    current = request.session.row
+def sessions_revoke_others(*, request: HttpRequest, user: User) -> int:
+    current = SessionStore.of(request).row
+    others = Session.objects.filter(user=user)
     with transaction.atomic():
-        return _revoke(Session.objects.filter(user=user).exclude(pk=current.pk if current else None),
+        return _revoke(others.exclude(pk=current.pk) if current else others,
                        actor=user, reason=REASON_BY_OWNER, request=request)
 
 
-def user_sessions_revoke_all(*, users, actor, reason: str = REASON_BY_ADMIN, request=None) -> int:
+def user_sessions_revoke_all(*, users, actor: User, reason: str = REASON_BY_ADMIN,
+                             request: HttpRequest | None = None) -> int:
     with transaction.atomic():
         return _revoke(_within_reach(Session.objects.filter(user__in=users), actor), actor=actor,
                        reason=reason or REASON_BY_ADMIN, request=request)
 
 
-def user_deactivate(*, user: User, actor, reason: str = "", request=None) -> bool:
+def user_deactivate(*, user: User, actor: User, reason: str = "", request: HttpRequest | None = None) -> bool:
     """Deactivate and revoke every session, in one transaction. False if already inactive."""
     if user.is_superuser and not actor.is_superuser:
         raise Forbidden("Somente um superusuário pode alterar outro superusuário.")
@@ -193,7 +199,7 @@ def _permission_codes(groups) -> set[str]:
             .values_list("permission__content_type__app_label", "permission__codename")}
 
 
-def user_grant_errors(*, actor, before: User | None, after: User, roles=None) -> list[str]:
+def user_grant_errors(*, actor: User, before: User | None, after: User, roles=None) -> list[str]:
     """Why `actor` may not turn `before` (None: a new user) into `after` with `roles`; empty if it may.
 
     Superusers may do anything. Anyone else may not touch a superuser, grant or take away staff or
@@ -232,7 +238,7 @@ def _user_state(user: User, roles) -> dict:
             "roles": sorted(group.name for group in roles)}
 
 
-def user_save(*, user: User, actor, roles=None, reason: str = "", request=None) -> User:
+def user_save(*, user: User, actor: User, roles=None, reason: str = "", request: HttpRequest | None = None) -> User:
     """Create `user` (no pk yet) or save the changes made to it, with its roles, in one transaction.
 
     The event (`user.created` / `user.changed`) names the fields that changed and keeps before →
@@ -254,9 +260,9 @@ def user_save(*, user: User, actor, roles=None, reason: str = "", request=None) 
             user.groups.set(roles)
         new = _user_state(user, roles if roles is not None else user.groups.all())
         changed = [field for field in new if old.get(field) != new[field]]
-        details = {"fields": changed,
-                   "changes": {field: {"before": old.get(field), "after": new[field]}
-                               for field in changed if field in _BEFORE_AFTER}}
+        details: dict[str, object] = {"fields": changed,
+                                      "changes": {field: {"before": old.get(field), "after": new[field]}
+                                                  for field in changed if field in _BEFORE_AFTER}}
         if before is not None and before.is_active and not user.is_active:
             details["sessions_revoked"] = _revoke(Session.objects.filter(user=user), actor=actor,
                                                   reason=REASON_USER_DEACTIVATED, request=request)
@@ -268,7 +274,7 @@ def user_save(*, user: User, actor, roles=None, reason: str = "", request=None) 
     return user
 
 
-def user_set_password(*, user: User, password: str | None, actor, request=None) -> User:
+def user_set_password(*, user: User, password: str | None, actor: User, request: HttpRequest | None = None) -> User:
     """Staff set (or, with None, disable) a person's password: they must change it at their next
     sign-in, and their sessions end. Setting one's own password keeps one's own session."""
     with transaction.atomic():
@@ -282,8 +288,9 @@ def user_set_password(*, user: User, password: str | None, actor, request=None) 
         user.must_change_password = not own
         user.save(update_fields=["password", "must_change_password", "updated_at"])
         sessions = Session.objects.filter(user=user)
-        if own and request is not None and request.session.row is not None:
-            sessions = sessions.exclude(pk=request.session.row.pk)
+        current = SessionStore.of(request).row if own and request is not None else None
+        if current is not None:
+            sessions = sessions.exclude(pk=current.pk)
         revoked = _revoke(sessions, actor=actor, reason=REASON_PASSWORD_SET_BY_STAFF, request=request)
         record("user.password_set", actor=actor, request=request, kind="users", target=user,
                details={"usable": password is not None, "must_change": user.must_change_password,
@@ -291,7 +298,7 @@ def user_set_password(*, user: User, password: str | None, actor, request=None) 
     return user
 
 
-def group_save(*, group: Group, permissions, actor, request=None) -> Group:
+def group_save(*, group: Group, permissions, actor: User, request: HttpRequest | None = None) -> Group:
     """A superuser's edit of a group (name, permissions), with before → after in its event."""
     created = group.pk is None
     with transaction.atomic():

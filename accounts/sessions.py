@@ -29,7 +29,9 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBSessionStore
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, router, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.roles import role_names
@@ -60,12 +62,12 @@ def _roles_of(user_id) -> list[str]:
 
 
 class SessionStore(DBSessionStore):
-    def __init__(self, session_key=None, *, ip=None, user_agent=""):
+    def __init__(self, session_key: str | None = None, *, ip: str | None = None, user_agent: str = ""):
         super().__init__(session_key)
         self.ip = ip
         self.user_agent = user_agent
         # Seconds of absolute lifetime for the next row this store creates (remember me sets it).
-        self.absolute_lifetime = None
+        self.absolute_lifetime: int | None = None
         self._row = None
         self._inherit_absolute = None
         self._delete_reason = REASON_ENDED
@@ -88,6 +90,14 @@ class SessionStore(DBSessionStore):
     def row(self):
         self._get_session()
         return self._row
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> "SessionStore":
+        """`request.session`, typed as this engine's store (SESSION_ENGINE is accounts.sessions everywhere)."""
+        session = request.session
+        if not isinstance(session, cls):
+            raise ImproperlyConfigured("SESSION_ENGINE must be accounts.sessions")
+        return session
 
     def bound_user(self):
         """The user of this session's row (loaded with it), or None."""

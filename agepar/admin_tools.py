@@ -200,7 +200,7 @@ def user_agent_summary(user_agent: str) -> str:
     return f"{browser} · {system}" if system else browser
 
 
-class CsvExportMixin:
+class CsvExportMixin(admin.ModelAdmin):
     """An "Exportar CSV" button on the changelist: the rows it lists, filters and search applied, streamed.
 
     Subclasses name the file (`csv_name`), its columns (`csv_header`) and turn the filtered

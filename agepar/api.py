@@ -3,6 +3,7 @@
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib import parse
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
@@ -41,8 +42,9 @@ class _PaddedTime(Func):
 
 def _beyond(fields, position, before: bool, vendor: str) -> Q:
     """The rows after `position` in an ordering on `fields` (a descending one: `before`): `(a, b) < (x, y)`."""
-    columns = [F(field.name) for field in fields]
-    values = [Value(value, output_field=field) for field, value in zip(fields, position, strict=True)]
+    columns: list[F | Func] = [F(field.name) for field in fields]
+    values: list[Value | Func] = [Value(value, output_field=field)
+                                  for field, value in zip(fields, position, strict=True)]
     bound = Q()
     if vendor == "sqlite":
         # SQLite stores datetimes as text: Python writes `YYYY-MM-DD HH:MM:SS[.ffffff]`, the database's
@@ -89,7 +91,7 @@ def _keyset_fields(model, ordering) -> list:
     return fields
 
 
-def keyset_rows(queryset, *, size: int, position: Callable[[object], tuple]) -> Iterator:
+def keyset_rows(queryset, *, size: int, position: Callable[[Any], tuple]) -> Iterator:
     """Every row of an ordered `queryset`, `size` at a time: each batch is one short query that starts
     after the last row (`position(row)` gives its ordering values). No cursor has to live between
     batches, which pgBouncer's transaction pooling would not keep (docs/scaling.md), and a long export
@@ -276,5 +278,7 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.JSONField()), required=False,
-                                   help_text="Validation errors by field (`non_field_errors` for the whole body).")
+    # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.JSONField()), required=False,
+        help_text="Validation errors by field (`non_field_errors` for the whole body).")

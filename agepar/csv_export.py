@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from datetime import date, time
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -19,12 +20,12 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    elif hasattr(value, "isoformat"):
-        value = value.isoformat()
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    elif isinstance(value, date | time):  # datetime is a date
+        text = value.isoformat()
     else:
-        value = str(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
+        text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_chunks(rows: Iterable, header: tuple[str, ...]) -> Iterator[bytes]:

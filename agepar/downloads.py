@@ -1,8 +1,14 @@
 """Handing a stored blob to the client as an attachment, from the filesystem or from S3."""
 
+from typing import TYPE_CHECKING, cast
+
 from django.core.files.storage import Storage, default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
+
+if TYPE_CHECKING:  # imports boto3: only where the storage is S3
+    from storages.backends.s3 import S3Storage
 
 
 def uses_presigned_urls(storage: Storage) -> bool:
@@ -10,12 +16,13 @@ def uses_presigned_urls(storage: Storage) -> bool:
 
 
 def attachment(storage_name: str, *, filename: str, content_type: str,
-               storage: Storage = default_storage) -> HttpResponse:
+               storage: Storage = default_storage) -> HttpResponseBase:
     """An RFC 6266 attachment named `filename`: local files stream from disk; on S3 a redirect to a
     short-lived presigned URL that makes S3 answer with the same Content-Disposition and type.
     FileNotFoundError if a local blob is missing."""
     if uses_presigned_urls(storage):
-        response: HttpResponse = HttpResponseRedirect(storage.url(storage_name, parameters={
+        s3 = cast("S3Storage", storage)  # what uses_presigned_urls found: its url() signs parameters in
+        response: HttpResponseBase = HttpResponseRedirect(s3.url(storage_name, parameters={
             "ResponseContentDisposition": content_disposition_header(True, filename),
             "ResponseContentType": content_type,
         }))

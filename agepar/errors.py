@@ -61,7 +61,7 @@ class InvalidInput(AppError):
     def from_django(cls, exc: DjangoValidationError) -> "InvalidInput":
         """Django's ValidationError (model `clean()`, validators, forms) in the API's shape."""
         if hasattr(exc, "error_dict"):
-            by_field: dict[str, Sequence[DjangoValidationError]] = exc.error_dict
+            by_field: Mapping[str, Sequence[DjangoValidationError]] = exc.error_dict
         else:
             by_field = {NON_FIELD: exc.error_list}
         errors = {NON_FIELD if field == NON_FIELD_ERRORS else field: [m for e in found for m in e.messages]

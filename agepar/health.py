@@ -69,7 +69,7 @@ def _worker() -> dict:
         connections.close_all()
     alive = state.worker_last_seen_seconds is not None and \
         state.worker_last_seen_seconds <= dead_after().total_seconds()
-    check = {"ok": alive or state.depth == 0, "queued": state.depth,
+    check: dict[str, object] = {"ok": alive or state.depth == 0, "queued": state.depth,
              "oldest_queued_seconds": state.oldest_age_seconds,
              "last_heartbeat_seconds": state.worker_last_seen_seconds}
     if not check["ok"]:

@@ -24,8 +24,9 @@ class RedactSecretsFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
-        if isinstance(getattr(record, "path", None), str):
-            record.path = redact(record.path)
+        path = getattr(record, "path", None)  # set by the access log (agepar.middleware)
+        if isinstance(path, str):
+            record.path = redact(path)
         return True
 
 

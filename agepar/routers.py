@@ -94,7 +94,9 @@ def status(*, fresh: bool = False) -> ReplicaStatus:
     if not fresh and last is not None and now - last[0] < settings.REPLICA_CHECK_INTERVAL:
         return last[1]
     # One thread asks; the others keep the last answer meanwhile (or wait for the very first one).
-    if not _lock.acquire(blocking=last is None or fresh):
+    if last is None or fresh:
+        _lock.acquire()
+    elif not _lock.acquire(blocking=False):
         return last[1]
     try:
         current = probe()

@@ -37,7 +37,8 @@ class AuditFilterSerializer(serializers.Serializer):
 
 class AuditActorSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="actor_id", allow_null=True)
-    label = serializers.CharField(source="actor_label")
+    # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
+    label = serializers.CharField(source="actor_label")  # type: ignore[assignment]
 
 
 class AuditEventSerializer(serializers.Serializer):
@@ -133,7 +134,8 @@ class AuditSealSerializer(serializers.Serializer):
     last_id = serializers.IntegerField()
     count = serializers.IntegerField(help_text="events in the range")
     last_at = serializers.CharField(help_text="latest `at` of the range, as encoded: UTC, six fractional digits")
-    root = serializers.CharField(help_text="Merkle root of the range's events (hex SHA-256)")
+    # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
+    root = serializers.CharField(help_text="Merkle root of the range's events (hex SHA-256)")  # type: ignore[assignment]
     prev = serializers.CharField(help_text="hash of the previous seal (64 zeros for seal 1)")
     hash = serializers.CharField(help_text="this seal's hash, held by the next seal as `prev`")
     event_id = serializers.IntegerField(help_text="the `audit.sealed` event that records this seal in the trail")

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from django.db import connections, router, transaction
 
@@ -102,7 +103,18 @@ def settled_horizon(connection, *, timeout: float) -> int:
     return horizon
 
 
-def seal_details(number: int, values: dict, digest: str) -> dict:
+class SealValues(TypedDict):
+    """A seal's range and hashes, as hashed (seal_hash), recorded in its event and stored in its row."""
+
+    first_id: int
+    last_id: int
+    count: int
+    last_at: str
+    root: str
+    prev: str
+
+
+def seal_details(number: int, values: SealValues, digest: str) -> dict:
     """What the `audit.sealed` event of a seal holds: the seal's values, as written in the trail."""
     return {"seal": number, "version": VERSION, **values, "hash": digest}
 
@@ -121,7 +133,10 @@ def _next_leaves(connection, after: int, horizon: int, max_events: int) -> _Leav
     One month per seal, because retention drops whole months (monthly partitions on
     PostgreSQL, issue 18): a seal then never loses part of its events.
     """
-    leaves, first_id, last_id, month, last_at = [], None, None, None, ""
+    leaves: list[bytes] = []
+    first_id = last_id = 0  # set by the first row; only read when there was one
+    month: str | None = None
+    last_at = ""
     for row in event_rows(connection, after, horizon, batch=max_events):
         at = instant(row[1])
         if month is None:
@@ -157,7 +172,7 @@ def seal_audits(*, max_events: int = MAX_EVENTS, wait_timeout: float = 60.0,
             batch = _next_leaves(connection, after, horizon, max_events)
             if batch is None:
                 break
-            values = {"first_id": batch.first_id, "last_id": batch.last_id, "count": len(batch.leaves),
+            values: SealValues = {"first_id": batch.first_id, "last_id": batch.last_id, "count": len(batch.leaves),
                       "last_at": batch.last_at, "root": merkle_root(batch.leaves), "prev": prev}
             digest = seal_hash(number=number, **values)
             event = record("audit.sealed", actor_label="system:seal_audits", kind="audit",

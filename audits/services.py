@@ -11,6 +11,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, transaction
 from django.db.models import Max, Min
+from django.http import HttpRequest
 from django.utils import timezone
 
 from agepar.request_info import client_ip, user_agent
@@ -56,7 +57,7 @@ def record(
     status: str = AuditEvent.Status.SUCCESS,
     actor=None,
     actor_label: str | None = None,
-    request=None,
+    request: HttpRequest | None = None,
     kind: str | None = "",
     target=None,
     details: dict | None = None,

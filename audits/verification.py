@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 from django.db import connections, router
 from django.db.models.fields.json import KT
@@ -19,7 +20,7 @@ from django.db.models.fields.json import KT
 from agepar.errors import NotFound
 from audits.encoding import GENESIS, VERSION, event_bytes, instant, leaf_hash, merkle_root, seal_hash
 from audits.models import AuditEvent, AuditSeal
-from audits.seals import event_rows, seal_details
+from audits.seals import SealValues, event_rows, seal_details
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class Anchor:
         if missing:
             raise ValueError(f"not a seal export: {', '.join(missing)} missing")
         try:
-            return cls(**{f.name: int(values[f.name]) if f.type is int else values[f.name] for f in fields(cls)})
+            typed: dict[str, Any] = {f.name: int(values[f.name]) if f.type is int else values[f.name]
+                                     for f in fields(cls)}
+            return cls(**typed)
         except ValueError as exc:
             raise ValueError(f"not a seal export: {exc}") from None
 
@@ -98,7 +101,7 @@ class Anchor:
             last_at=self.last_at, root=self.root, prev=self.prev, version=self.version)
 
 
-def _values(seal: AuditSeal) -> dict:
+def _values(seal: AuditSeal) -> SealValues:
     return {"first_id": seal.first_id, "last_id": seal.last_id, "count": seal.count,
             "last_at": instant(seal.last_at), "root": seal.root, "prev": seal.prev}
 
@@ -207,9 +210,10 @@ def verify_trail(*, from_seal: int | None = None, anchor: Anchor | None = None,
     _walk_chain(seals, report)
     start = 0
     if from_seal is not None:
-        start = next((i for i, seal in enumerate(seals) if seal.number == from_seal), None)
-        if start is None:
+        found = next((i for i, seal in enumerate(seals) if seal.number == from_seal), None)
+        if found is None:
             raise NotFound(f"Não existe o selo {from_seal}.", code="seal_not_found")
+        start = found
     horizon = _retention_horizon(alias)
     sealed_events: dict[int, dict] = {}
     for seal in seals[start:]:

@@ -9,12 +9,16 @@ import base64
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
 from django.core.files.storage import default_storage
 
 from agepar import blobs
 from agepar.downloads import uses_presigned_urls
+
+if TYPE_CHECKING:  # at run time only with FILESHARE_STORAGE=s3 (it imports boto3)
+    from storages.backends.s3 import S3Storage
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ def _client():
 
 
 def _object(name: str) -> dict[str, str]:
-    return {"Bucket": default_storage.bucket_name, "Key": name}
+    return {"Bucket": cast("S3Storage", default_storage).bucket_name, "Key": name}
 
 
 def presign_put(name: str, *, size: int, sha256: str, expires_in: int) -> PresignedPut:

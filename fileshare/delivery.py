@@ -2,16 +2,18 @@
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 
 from agepar.downloads import attachment
 from fileshare.models import FileShareItem
 
+R = TypeVar("R", bound=HttpResponseBase)
 log = logging.getLogger(__name__)
 
 
-def private(response: HttpResponse) -> HttpResponse:
+def private(response: R) -> R:
     # The token is in the URL: never leak it in a Referer, a shared cache or a search index.
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"
@@ -20,7 +22,7 @@ def private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def deliver(item: FileShareItem, *, take: Callable[[], bool]) -> HttpResponse | None:
+def deliver(item: FileShareItem, *, take: Callable[[], bool]) -> HttpResponseBase | None:
     """The download response for `item`, or None when the blob is missing or `take()` (the counter,
     run once the blob is known to be there and before a byte is sent) refuses it."""
     try:

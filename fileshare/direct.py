@@ -12,8 +12,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from agepar import blobs
 from agepar.errors import AppError, Conflict, Gone, NotFound, UnsupportedMediaType
 from audits.services import record
@@ -40,8 +42,9 @@ def part_size_for(size: int) -> int:
     return max(settings.FILESHARE_UPLOAD_PART_SIZE, -(-size // (MAX_PARTS * mib)) * mib)
 
 
-def upload_start(*, owner, name: str, size: int, ttl: str, password: str = "", max_downloads: int | None = None,
-                 sha256: str = "", request=None) -> tuple[DirectUpload, list[bucket.PresignedPut]]:
+def upload_start(*, owner: User, name: str, size: int, ttl: str, password: str = "", max_downloads: int | None = None,
+                 sha256: str = "", request: HttpRequest | None = None
+                 ) -> tuple[DirectUpload, list[bucket.PresignedPut]]:
     """Reserve the quota and hand out the presigned PUTs: one for a file up to the part size, else one
     per part (each exactly `part_size` bytes but the last). `name` is already a clean file name."""
     ensure_available()
@@ -85,7 +88,7 @@ def part_length(upload: DirectUpload, number: int) -> int:
     return min(upload.part_size, upload.size - (number - 1) * upload.part_size)
 
 
-def upload_for(*, pk, owner) -> DirectUpload:
+def upload_for(*, pk, owner: User) -> DirectUpload:
     """The owner's upload in flight; 404 for anyone else's, or one that is gone."""
     ensure_available()
     upload = DirectUpload.objects.filter(pk=pk, owner=owner).first()
@@ -94,7 +97,7 @@ def upload_for(*, pk, owner) -> DirectUpload:
     return upload
 
 
-def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], request=None
+def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], request: HttpRequest | None = None
                     ) -> tuple[FileShareItem, str]:
     """Check what the bucket holds and make it a live item; returns (item, link token).
 
@@ -193,7 +196,7 @@ def _refuse(upload: DirectUpload, claimed, reason: str, request, **details) -> N
         transaction.on_commit(lambda: bucket.discard(upload.storage_name, upload.multipart_id))
 
 
-def upload_abort(*, upload: DirectUpload, request=None) -> None:
+def upload_abort(*, upload: DirectUpload, request: HttpRequest | None = None) -> None:
     """The owner gives up: the reservation goes, and the parts or object with it (on commit)."""
     with transaction.atomic():
         if not DirectUpload.objects.filter(pk=upload.pk, completing_since__isnull=True).delete()[0]:

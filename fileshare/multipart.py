@@ -17,6 +17,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS; every part, skipped or not, counts against fields
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser
 from django.utils.datastructures import MultiValueDict
@@ -154,7 +155,7 @@ def _part_limit() -> int | None:
 
 def parse(stream, boundary: bytes, encoding: str, handler) -> tuple[QueryDict, MultiValueDict]:
     """(POST, FILES) of a multipart body, files through `handler` (an upload handler); raises 400s."""
-    post, files = QueryDict(mutable=True), MultiValueDict()
+    post, files = QueryDict(mutable=True), MultiValueDict[str, UploadedFile]()
     field_count = field_bytes = 0
     max_parts = _part_limit()
     for count, (headers, data) in enumerate(parts(stream, boundary, handler.chunk_size), 1):
@@ -181,8 +182,8 @@ def parse(stream, boundary: bytes, encoding: str, handler) -> tuple[QueryDict, M
             post.appendlist(name, force_str(value, encoding, errors="replace"))
             continue
         # Django's own sanitizing (it reads no parser state), so names come out exactly as before.
-        file_name = MultiPartParser.sanitize_file_name(None, force_str(disposition["filename"], encoding,
-                                                                       errors="replace"))
+        raw_name = force_str(disposition["filename"], encoding, errors="replace")
+        file_name = MultiPartParser.sanitize_file_name(None, raw_name)  # type: ignore[arg-type]  # no parser state
         if not file_name:
             continue
         content_type, extra = headers.get("content-type", ("", {}))

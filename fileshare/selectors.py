@@ -1,5 +1,6 @@
 """Reads of the fileshare app."""
 
+from accounts.models import User
 from agepar.routers import lag_tolerant
 from fileshare import tokens
 from fileshare.models import FileShareItem, FileShareItemQuerySet, RevokedLink
@@ -10,7 +11,7 @@ PUBLIC_FIELDS = ("id", "original_name", "storage_name", "size", "content_type", 
                  "downloads", "password", "deleted_at")
 
 
-def live_items(*, owner=None) -> FileShareItemQuerySet:
+def live_items(*, owner: User | None = None) -> FileShareItemQuerySet:
     """Live items (not deleted, not expired), newest first; all owners when `owner` is None. From the
     read replica if usable (agepar/routers.py): the API list, never a read followed by a write."""
     qs = FileShareItem.objects.using(lag_tolerant()).live()
@@ -19,7 +20,7 @@ def live_items(*, owner=None) -> FileShareItemQuerySet:
     return qs.select_related("owner").only(*ITEM_FIELDS).order_by("-id")
 
 
-def visible_item(*, pk: int, user, admin: bool) -> FileShareItem | None:
+def visible_item(*, pk: int, user: User, admin: bool) -> FileShareItem | None:
     """A not-deleted item the user owns (or any, for an admin); None otherwise, so callers answer 404."""
     qs = FileShareItem.objects.filter(pk=pk, deleted_at__isnull=True).select_related("owner")
     if not admin:

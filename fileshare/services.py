@@ -2,6 +2,7 @@
 
 import errno
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,8 +11,10 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from agepar import blobs
 from agepar.errors import Conflict, Gone, InsufficientStorage, PayloadTooLarge
 from audits.services import record
@@ -23,7 +26,8 @@ from fileshare.tokens import new_token
 TTLS = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 KIND = "fileshare"
 
-NAME_COLUMN_LENGTH = FileShareItem._meta.get_field("original_name").max_length
+# A CharField with max_length=255: get_field() is typed for any field (max_length None for a TextField).
+NAME_COLUMN_LENGTH: int = FileShareItem._meta.get_field("original_name").max_length  # type: ignore[assignment]
 CLEANUP_ACTOR = "system:cleanup_fileshare"
 # A blob is written before its row commits; younger blobs may belong to an upload in flight.
 ORPHAN_MIN_AGE = timedelta(hours=1)
@@ -31,7 +35,7 @@ ORPHAN_MIN_AGE = timedelta(hours=1)
 COMPLETE_GRACE = timedelta(hours=1)
 
 
-def check_quota(owner, size: int) -> None:
+def check_quota(owner: User, size: int) -> None:
     """Room for one more file of `size` bytes? Live items and the reservations of direct uploads in
     flight both count. Inside a transaction, call lock_owner() first."""
     usage = [qs.aggregate(items=Count("pk"), total=Coalesce(Sum("size"), 0)) for qs in (
@@ -43,7 +47,7 @@ def check_quota(owner, size: int) -> None:
         raise PayloadTooLarge("Sua cota de armazenamento não comporta este arquivo.", code="quota_exceeded")
 
 
-def lock_owner(owner) -> None:
+def lock_owner(owner: User) -> None:
     """Race: two uploads of one user passing the quota together; the owner's row lock serializes
     them on PostgreSQL (SQLite's immediate transactions already do)."""
     get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
@@ -53,8 +57,8 @@ def expiry(ttl: str, now: datetime) -> datetime:
     return now + min(TTLS[ttl], timedelta(seconds=settings.FILESHARE_MAX_TTL))
 
 
-def add_item(*, owner, name: str, storage_name: str, size: int, content_type: str, sha256: str, ttl: str,
-             password_hash: str, max_downloads: int | None, request=None,
+def add_item(*, owner: User, name: str, storage_name: str, size: int, content_type: str, sha256: str, ttl: str,
+             password_hash: str, max_downloads: int | None, request: HttpRequest | None = None,
              details: dict | None = None) -> tuple[FileShareItem, str]:
     """Inside the caller's transaction: the item row of a stored blob and its `fileshare.uploaded` event
     (`details` added to the event's); returns (item, link token)."""
@@ -71,8 +75,8 @@ def add_item(*, owner, name: str, storage_name: str, size: int, content_type: st
     return item, token
 
 
-def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: int | None = None,
-                request=None) -> tuple[FileShareItem, str]:
+def item_create(*, owner: User, upload, ttl: str, password: str = "", max_downloads: int | None = None,
+                request: HttpRequest | None = None) -> tuple[FileShareItem, str]:
     """Store the uploaded file and create its item; returns (item, link token).
 
     The blob is written first and becomes reachable only when the row commits; if anything
@@ -100,7 +104,7 @@ def item_create(*, owner, upload, ttl: str, password: str = "", max_downloads: i
         raise
 
 
-def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
+def item_rotate_link(*, item: FileShareItem, actor: User, request: HttpRequest | None = None) -> str:
     token, token_hash = new_token()
     with transaction.atomic():
         # Race: a delete, an expiry or another rotation between the lookup and now: the row lock
@@ -114,7 +118,7 @@ def item_rotate_link(*, item: FileShareItem, actor, request=None) -> str:
     return token
 
 
-def item_delete(*, item: FileShareItem, actor, note: str = "", request=None) -> bool:
+def item_delete(*, item: FileShareItem, actor: User, note: str = "", request: HttpRequest | None = None) -> bool:
     """Soft-delete the item (the row stays, the blob goes on commit). False if it was already deleted.
 
     `note`: the reason staff typed in the admin, kept in the event."""
@@ -131,7 +135,7 @@ def item_delete(*, item: FileShareItem, actor, note: str = "", request=None) -> 
     return True
 
 
-def item_expire(*, item: FileShareItem, actor, reason: str = "", request=None) -> bool:
+def item_expire(*, item: FileShareItem, actor: User, reason: str = "", request: HttpRequest | None = None) -> bool:
     """Make the item expire now (its link dies at once; cleanup removes the blob)."""
     now = timezone.now()
     with transaction.atomic():
@@ -143,7 +147,7 @@ def item_expire(*, item: FileShareItem, actor, reason: str = "", request=None) -
     return True
 
 
-def item_count_download(*, item: FileShareItem, request=None, via: str) -> bool:
+def item_count_download(*, item: FileShareItem, request: HttpRequest | None = None, via: str) -> bool:
     """Take one download from the item's allowance. False if it is gone (deleted, expired, limit reached)."""
     with transaction.atomic():
         # Race: parallel downloads of a max_downloads item; only the UPDATEs that still see
@@ -160,13 +164,13 @@ def item_count_download(*, item: FileShareItem, request=None, via: str) -> bool:
     return True
 
 
-def record_owner_download(*, item: FileShareItem, actor, request=None) -> None:
+def record_owner_download(*, item: FileShareItem, actor: User, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         record("fileshare.downloaded", actor=actor, request=request, kind=KIND, target=item,
                details={"name": item.original_name, "via": "owner"})
 
 
-def record_download_denied(*, item: FileShareItem, reason: str, request=None) -> None:
+def record_download_denied(*, item: FileShareItem, reason: str, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         record("fileshare.download_denied", status="failure", request=request, kind=KIND, target=item,
                details={"reason": reason})
@@ -202,7 +206,7 @@ def items_expire_overdue(*, batch_size: int = 500, dry_run: bool = False) -> int
             count = FileShareItem.objects.filter(pk__in=ids, deleted_at__isnull=True).update(
                 deleted_at=timezone.now(), delete_reason=FileShareItem.DeleteReason.EXPIRED)
             _record_cleanup("expired", count=count, items=ids)
-            transaction.on_commit(lambda names=[name for _, name in rows]: blobs.delete(names))
+            transaction.on_commit(partial(blobs.delete, [name for _, name in rows]))
         total += count
 
 
@@ -222,6 +226,11 @@ def items_purge_deleted(*, before: datetime, batch_size: int = 500, dry_run: boo
         total += count
 
 
+def _discard_objects(objects: list[tuple[str, str]]) -> None:
+    for name, multipart_id in objects:
+        bucket.discard(name, multipart_id)
+
+
 def uploads_abort_abandoned(*, batch_size: int = 500, dry_run: bool = False) -> int:
     """Abort the direct uploads not completed by their deadline (or stuck completing past COMPLETE_GRACE):
     their reservations go, one `fileshare.upload_aborted` event per batch lists them, and their parts or
@@ -239,8 +248,7 @@ def uploads_abort_abandoned(*, batch_size: int = 500, dry_run: bool = False) -> 
             count = DirectUpload.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()[0]
             record("fileshare.upload_aborted", actor_label=CLEANUP_ACTOR, kind=KIND,
                    details={"via": "cleanup", "count": count, "uploads": [str(pk) for pk, _, _ in rows]})
-            transaction.on_commit(lambda rows=rows: [bucket.discard(name, multipart_id)
-                                                     for _, name, multipart_id in rows])
+            transaction.on_commit(partial(_discard_objects, [(name, multipart_id) for _, name, multipart_id in rows]))
         total += count
 
 
@@ -259,6 +267,6 @@ def orphan_blobs_remove(*, batch_size: int = 500, dry_run: bool = False) -> int:
         if orphans and not dry_run:
             with transaction.atomic():
                 _record_cleanup("orphans", count=len(orphans))
-                transaction.on_commit(lambda orphans=orphans: blobs.delete(orphans))
+                transaction.on_commit(partial(blobs.delete, orphans))
         removed += len(orphans)
     return removed

@@ -6,6 +6,7 @@ conditional UPDATE in services.item_count_download, run before any byte is sent.
 
 from django.contrib.auth.hashers import check_password
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -28,15 +29,15 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return _page(request, "unavailable.html", 410)
 
 
-def _live_item(request: HttpRequest, token: str) -> tuple[FileShareItem | None, HttpResponse | None]:
-    """(the item, None) for a live link, else (None, the page to answer: 404 unknown, 410 gone)."""
+def _live_item(request: HttpRequest, token: str) -> FileShareItem | HttpResponse:
+    """The item of a live link, else the page to answer: 404 unknown, 410 gone."""
     item = selectors.item_by_token(token)
     if item is None:
         revoked = selectors.token_was_revoked(token)
-        return None, _unavailable(request) if revoked else _page(request, "not_found.html", 404)
+        return _unavailable(request) if revoked else _page(request, "not_found.html", 404)
     if item.status != "live":
-        return None, _unavailable(request)
-    return item, None
+        return _unavailable(request)
+    return item
 
 
 def _share_page(request: HttpRequest, item: FileShareItem, token: str, status: int = 200,
@@ -48,15 +49,15 @@ def _share_page(request: HttpRequest, item: FileShareItem, token: str, status: i
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
     """Name, size, expiry and the download button. Counts nothing: link previews are harmless."""
-    item, refusal = _live_item(request, token)
-    return refusal or _share_page(request, item, token)
+    item = _live_item(request, token)
+    return item if isinstance(item, HttpResponse) else _share_page(request, item, token)
 
 
 @require_http_methods(["GET", "POST"])
-def share_download(request: HttpRequest, token: str) -> HttpResponse:
-    item, refusal = _live_item(request, token)
-    if refusal:
-        return refusal
+def share_download(request: HttpRequest, token: str) -> HttpResponseBase:
+    item = _live_item(request, token)
+    if isinstance(item, HttpResponse):
+        return item
     if item.has_password:
         if request.method != "POST":
             return private(redirect("fileshare-public", token=token))
@@ -70,5 +71,6 @@ def share_download(request: HttpRequest, token: str) -> HttpResponse:
             services.record_download_denied(item=item, reason="wrong_password", request=request)
             return _share_page(request, item, token, 403, wrong_password=True)
         attempts.forgive()
-    response = deliver(item, take=lambda: services.item_count_download(item=item, request=request, via="public"))
-    return response if response is not None else _unavailable(request)
+    live = item  # the lambda sees this name narrowed
+    delivered = deliver(live, take=lambda: services.item_count_download(item=live, request=request, via="public"))
+    return delivered if delivered is not None else _unavailable(request)

@@ -4,7 +4,7 @@ import json
 import re
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -95,7 +95,8 @@ class SubmissionCreateSerializer(serializers.Serializer):
 
 class SubmissionFilterSerializer(serializers.Serializer):
     scope = serializers.ChoiceField(choices=["own", "all"], default="own")
-    fields = serializers.ChoiceField(choices=["summary", "full"], default="summary")
+    # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
+    fields = serializers.ChoiceField(choices=["summary", "full"], default="summary")  # type: ignore[assignment]
     kind = serializers.CharField(max_length=64, required=False)
     status = serializers.ChoiceField(choices=Submission.Status.values, required=False)
     created_after = serializers.DateTimeField(required=False)
@@ -244,7 +245,7 @@ def _done(request, pk) -> Submission:
     return submission
 
 
-def _file_download(request, submission: Submission, file) -> HttpResponse:
+def _file_download(request, submission: Submission, file) -> HttpResponseBase:
     response = delivery.file_response(submission, file, request=request)
     if response is None:
         raise NotFound("O arquivo não está mais disponível.")

@@ -2,15 +2,16 @@
 
 import json
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from agepar.downloads import attachment
 from submissions import automations, services
 from submissions.models import Submission, SubmissionFile
 
 
-def file_response(submission: Submission, file: SubmissionFile, *, request, via: str | None = None
-                  ) -> HttpResponse | None:
+def file_response(submission: Submission, file: SubmissionFile, *, request: HttpRequest, via: str | None = None
+                  ) -> HttpResponseBase | None:
     """The file as an attachment, its download in the trail; None when its blob is missing (nothing
     recorded then). `via` says which door it left by when that is not the API."""
     try:

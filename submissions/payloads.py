@@ -6,6 +6,7 @@ wrong type is an error, not something to guess at.
 
 import re
 import sys
+from typing import Any
 
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -154,12 +155,15 @@ def json_schema(field) -> dict:
 
 
 def _schema(field) -> dict:
+    schema: dict[str, Any]
     if isinstance(field, serializers.ListSerializer):
         schema = {"type": "array", "items": json_schema(field.child)}
-        if field.min_length is not None:
-            schema["minItems"] = field.min_length
-        if field.max_length is not None:
-            schema["maxItems"] = field.max_length
+        # Set by ListSerializer.__init__; djangorestframework-stubs does not declare them.
+        min_length, max_length = field.min_length, field.max_length  # type: ignore[attr-defined]
+        if min_length is not None:
+            schema["minItems"] = min_length
+        if max_length is not None:
+            schema["maxItems"] = max_length
         if not field.allow_empty:
             schema["minItems"] = max(schema.get("minItems", 0), 1)
         return schema

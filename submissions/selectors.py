@@ -6,6 +6,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import ADMIN, OVERSIGHT, has_role
 from agepar.routers import lag_tolerant
 from submissions.models import Submission, SubmissionFile, WorkerHeartbeat
@@ -18,11 +19,11 @@ FULL_FIELDS = (*LIST_FIELDS, "payload", "result")
 NEWEST_FIRST = ("-created_at", "-id")
 
 
-def can_see_all(user) -> bool:
+def can_see_all(user: User) -> bool:
     return has_role(user, *OVERSIGHT)
 
 
-def submission_list(*, user, all_actors: bool = False, full: bool = False, kind: str | None = None,
+def submission_list(*, user: User, all_actors: bool = False, full: bool = False, kind: str | None = None,
                     status: str | None = None, created_after=None, created_before=None) -> QuerySet:
     """Newest first (NEWEST_FIRST, the cursor paginator's keyset); every filter is a WHERE clause."""
     # A list may be a second or two behind (the read replica, agepar/routers.py); the detail never is.
@@ -42,7 +43,7 @@ def submission_list(*, user, all_actors: bool = False, full: bool = False, kind:
     return qs.order_by(*NEWEST_FIRST).values(*(FULL_FIELDS if full else LIST_FIELDS))
 
 
-def submission_for(*, user, submission_id: int) -> Submission | None:
+def submission_for(*, user: User, submission_id: int) -> Submission | None:
     """The submission if the user may see it: its author, or an oversight role. None otherwise (→ 404)."""
     qs = Submission.objects.filter(pk=submission_id, deleted_at__isnull=True)
     if not can_see_all(user):
@@ -50,7 +51,7 @@ def submission_for(*, user, submission_id: int) -> Submission | None:
     return qs.first()
 
 
-def can_delete(user, submission: Submission) -> bool:
+def can_delete(user: User, submission: Submission) -> bool:
     """Its author may withdraw a submission, and so may the admin role (API and admin alike)."""
     return submission.actor_id == user.pk or has_role(user, ADMIN)
 

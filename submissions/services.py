@@ -12,12 +12,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
 from agepar import blobs, errors
 from audits.services import record
 from submissions import automations, queue, results, workers
@@ -94,8 +98,8 @@ class Created:
     created: bool  # False: an earlier request with the same Idempotency-Key made it
 
 
-def submission_create(*, actor, kind: str, payload: dict, idempotency_key: str | None = None,
-                      request=None) -> Created:
+def submission_create(*, actor: User, kind: str, payload: dict, idempotency_key: str | None = None,
+                      request: HttpRequest | None = None) -> Created:
     """Insert a queued submission (payload already validated) and enqueue its run (see queue.enqueue)."""
     automation = automation_for(kind)
     if idempotency_key:
@@ -229,7 +233,8 @@ def submission_fail_or_defer(*, submission: Submission, error: str) -> datetime 
     return run_after
 
 
-def submission_retry(*, submission: Submission, actor, reason: str = "", request=None) -> Submission:
+def submission_retry(*, submission: Submission, actor: User, reason: str = "",
+                     request: HttpRequest | None = None) -> Submission:
     """error → queued, as a fresh series of attempts, and enqueued again (see queue.enqueue).
 
     Manual retries back off like automatic ones: retry n waits retry_delay(n - 1) after the
@@ -255,7 +260,7 @@ def submission_retry(*, submission: Submission, actor, reason: str = "", request
     return submission
 
 
-def submission_delete(*, submission: Submission, actor, request=None) -> None:
+def submission_delete(*, submission: Submission, actor: User, request: HttpRequest | None = None) -> None:
     """Withdraw a submission that is not running: it is never run (queued), and vanishes from
     lists and detail; its result files are deleted on commit. The row stays for prune."""
     now = timezone.now()
@@ -273,14 +278,16 @@ def submission_delete(*, submission: Submission, actor, request=None) -> None:
         transaction.on_commit(lambda: blobs.delete(names))
 
 
-def record_file_download(*, submission: Submission, file: SubmissionFile, actor, request=None,
+def record_file_download(*, submission: Submission, file: SubmissionFile, actor: User | AnonymousUser,
+                         request: HttpRequest | None = None,
                          via: str | None = None) -> None:
     with transaction.atomic():
         record("submission.file_downloaded", actor=actor, request=request, kind=submission.kind, target=submission,
                details=_details(submission, name=file.name, size=file.size, **({"via": via} if via else {})))
 
 
-def submission_mark_error(*, submission: Submission, actor, reason: str, request=None) -> None:
+def submission_mark_error(*, submission: Submission, actor: User, reason: str,
+                          request: HttpRequest | None = None) -> None:
     """queued|running → error by staff, for a run that is stuck (e.g. its automation was removed)."""
     now = timezone.now()
     old = submission.status
@@ -347,7 +354,7 @@ def submissions_prune(*, before, batch_size: int = 1000, dry_run: bool = False) 
             record("submission.pruned", actor_label="system",
                    details={"before": before.isoformat(), "deleted": count, "first_id": ids[0], "last_id": ids[-1],
                             "files": len(names)})
-            transaction.on_commit(lambda names=names: blobs.delete(names))
+            transaction.on_commit(partial(blobs.delete, names))
             deleted += count
     return deleted
 

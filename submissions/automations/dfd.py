@@ -132,7 +132,8 @@ class PayloadSerializer(BasePayload):
                              pattern_message="Use o formato 'mês de AAAA', em minúsculas (ex.: março de 2026).")
     consequenciaNaoAquisicao = _text("Consequência da não aquisição")  # noqa: N815
     grauPrioridade = serializers.ChoiceField(label="Grau de prioridade", choices=PRIORIDADES)  # noqa: N815
-    items = ItemSerializer(label="Itens", many=True, allow_empty=False, max_length=MAX_ITEMS)
+    # many=True makes a ListSerializer, which takes max_length (the stubs type the child's __init__).
+    items = ItemSerializer(label="Itens", many=True, allow_empty=False, max_length=MAX_ITEMS)  # type: ignore[call-arg]
 
     def validate_protocolo(self, value):
         return " ".join(value.split())

@@ -51,11 +51,13 @@ class PayloadSerializer(BasePayload):
     email = StrictEmailField(label="E-mail", max_length=254)
     departamento = StrictCharField(label="Departamento", max_length=120)
     prioridade = serializers.ChoiceField(label="Prioridade", choices=["baixa", "media", "alta"])
-    data = StrictDateField(label="Data", help_text="AAAA-MM-DD")
+    # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
+    data = StrictDateField(label="Data", help_text="AAAA-MM-DD")  # type: ignore[assignment]
     aceitaTermos = StrictBooleanField(label="Aceita os termos", const=True,  # noqa: N815 (the portal's field name)
                                       const_message="É preciso aceitar os termos.")
-    itens = ItemSerializer(label="Itens", many=True, allow_empty=True, max_length=MAX_ITEMS, required=False,
-                           default=list)
+    # many=True makes a ListSerializer, which takes max_length (the stubs type the child's __init__).
+    itens = ItemSerializer(label="Itens", many=True, allow_empty=True, max_length=MAX_ITEMS,  # type: ignore[call-arg]
+                           required=False, default=list)
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and isinstance(data.get("itens"), list):
