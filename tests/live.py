@@ -1,7 +1,13 @@
 """Real server processes for tests: gunicorn with the deploy config, talking to the test database."""
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import requests
@@ -19,8 +25,19 @@ def test_database_url() -> str:
     return f"postgresql://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+@functools.cache
+def collected_static() -> str:
+    """A STATIC_ROOT filled by collectstatic, once per test run, as a deployment does before start:
+    with DEBUG=0 the manifest storage refuses to render a page whose static file it has no entry for."""
+    root = tempfile.mkdtemp(prefix="agepar-static-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True,
+                   env={**os.environ, **PRODUCTION_ENV, "STATIC_ROOT": root, "VAR_DIR": str(Path(root) / "var")})
+    return root
+
+
 def production_env(tmp_path: Path, **overrides: str) -> dict:
-    env = {**os.environ, **PRODUCTION_ENV, "VAR_DIR": str(tmp_path / "var"),
+    env = {**os.environ, **PRODUCTION_ENV, "VAR_DIR": str(tmp_path / "var"), "STATIC_ROOT": collected_static(),
            "UPLOAD_ROOT": str(tmp_path / "uploads"), "DATABASE_URL": test_database_url()}
     env.update(overrides)
     return env
