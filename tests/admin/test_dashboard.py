@@ -82,3 +82,17 @@ def test_the_figures_are_cached_for_a_minute(activity, staff, django_assert_max_
     with django_assert_max_num_queries(12):
         page = client.get("/admin/")
     assert {f.label: f.value for f in page.context["dashboard"]["figures"]}["Na fila"] == "1"  # a minute old
+
+
+def test_the_failures_of_the_last_day_are_read_from_their_own_index(activity):
+    # At a million rows the 24-hour failure count read every error row ever (docs/BENCHMARKS.md,
+    # "Admin dashboard"); a partial index on finished_at WHERE status = 'error' reads only the day's.
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        since = timezone.now() - timedelta(hours=24)
+        plan = Submission.objects.filter(status="error", finished_at__gte=since).explain()
+    assert "submission_error_finished" in plan, plan
