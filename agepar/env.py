@@ -94,6 +94,14 @@ def parse_duration(text: str) -> int:
     return int(number) * _DURATION_UNITS[unit]
 
 
+def parse_positive(text: str) -> int:
+    """A whole number of at least 1 (a command's sizes and counts). ValueError otherwise."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"not a positive whole number: {text!r}")
+    return value
+
+
 def duration(name: str, default: str) -> int:
     """A duration in seconds, written `8h`, `30d`, `15m` or plain seconds."""
     value = raw(name)

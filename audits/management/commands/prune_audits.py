@@ -2,17 +2,10 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agepar.env import parse_duration
+from agepar.env import parse_duration, parse_positive
 from audits.services import audit_events_prune
 
 MINIMUM = timedelta(days=1)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError
-    return value
 
 
 class Command(BaseCommand):
@@ -24,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--older-than", required=True,
                             help="retention period, e.g. 365d (units s, m, h, d; at least 1d)")
         parser.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
-        parser.add_argument("--batch-size", type=_positive, default=5000,
+        parser.add_argument("--batch-size", type=parse_positive, default=5000,
                             help="ids per delete transaction (default 5000)")
 
     def handle(self, *args, older_than, dry_run, batch_size, **options):

@@ -1,13 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from agepar.env import parse_positive
 from audits.seals import MAX_EVENTS, SealWaitTimeout, seal_audits
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError
-    return value
 
 
 class Command(BaseCommand):
@@ -16,7 +10,7 @@ class Command(BaseCommand):
             "runs it; verify with verify_audits.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--max-events", type=_positive, default=MAX_EVENTS,
+        parser.add_argument("--max-events", type=parse_positive, default=MAX_EVENTS,
                             help=f"events per seal at most (default {MAX_EVENTS})")
         parser.add_argument("--wait", type=float, default=60.0,
                             help="seconds to wait for transactions still writing audit events (default 60)")
