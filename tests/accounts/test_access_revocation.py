@@ -11,7 +11,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.urls_roles
 
 
 def test_a_deactivated_user_loses_access_on_the_next_request(owner, staff, signed_in):
-    # Must show 5 (deactivation).
     first, second = signed_in(owner), signed_in(owner)
     assert first.get("/api/me").status_code == 200
     assert user_deactivate(user=owner, actor=staff) is True
@@ -35,7 +34,7 @@ def test_inactive_users_are_refused_even_if_a_row_was_left_alive(owner, signed_i
 
 
 def test_a_removed_role_stops_working_on_the_next_request(owner, signed_in):
-    # Must show 5 (role removal): the session's roles snapshot is for the record only.
+    # The session's roles snapshot is for the record only.
     compras = Group.objects.get_or_create(name="compras")[0]
     owner.groups.add(compras)
     client = signed_in(owner)

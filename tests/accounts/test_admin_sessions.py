@@ -22,7 +22,7 @@ def two_sessions(owner, signed_in):
 
 
 def test_revoking_from_the_admin_kills_that_session_only(admin_client, staff, two_sessions):
-    # Must show 2 (via the admin action), recording who revoked and why.
+    # Revoked through the admin action, recording who revoked and why.
     laptop, phone = two_sessions
     phone_row = Session.objects.get(user_agent="Phone/1")
     response = run_admin_action(admin_client, SESSIONS, "revoke_selected", [phone_row.pk], "celular perdido")
@@ -38,7 +38,6 @@ def test_revoking_from_the_admin_kills_that_session_only(admin_client, staff, tw
 
 
 def test_admin_pages_never_show_a_session_key(admin_client, owner, two_sessions):
-    # Must show 4 (admin pages).
     keys = [session_cookie(c) for c in two_sessions] + [admin_client.cookies[settings.SESSION_COOKIE_NAME].value]
     rows = list(Session.objects.all())
     pages = [admin_client.get(SESSIONS), admin_client.get(f"{SESSIONS}?situacao=active"),

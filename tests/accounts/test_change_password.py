@@ -20,7 +20,6 @@ def _change(client, new=NEW, current=DEFAULT_PASSWORD):
 
 
 def test_keeps_this_session_and_kills_the_others(owner, signed_in):
-    # Must show 10 (sessions).
     here, elsewhere = signed_in(owner), signed_in(owner)
     here_id = next(r["id"] for r in here.get("/api/auth/sessions").json()["results"] if r["current"])
     owner.must_change_password = True
@@ -47,7 +46,6 @@ def test_keeps_this_session_and_kills_the_others(owner, signed_in):
     ("curta1", None),
 ])
 def test_the_policy_rejects_personal_data_and_weak_passwords(owner, signed_in, new, fragment):
-    # Must show 10 (policy).
     client = signed_in(owner)
     new = new.format(email=owner.email, local=owner.email.split("@")[0])
     response = _change(client, new)

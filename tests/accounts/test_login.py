@@ -17,7 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_login_me_logout_and_the_old_cookie_is_dead(owner):
-    # Must show 1.
     owner.groups.add(Group.objects.get_or_create(name="compras")[0])
     client = make_client()
     response = api_login(client, owner.email)
@@ -61,7 +60,7 @@ def test_cpf_with_or_without_punctuation_or_email_in_any_case(identifier):
 
 
 def test_the_session_key_rotates_at_login(owner):
-    # Must show 4 (first half): a cookie planted before login is not the one after it.
+    # Session fixation: a cookie planted before login is not the one after it.
     client = make_client()
     client.get("/api/auth/csrf")
     fixated = "a" * 32
@@ -75,7 +74,7 @@ def test_the_session_key_rotates_at_login(owner):
 
 
 def test_no_response_or_log_line_contains_the_session_key(owner, capfd, caplog):
-    # Must show 4 (second half), for the API; the admin pages are checked in test_admin_sessions.
+    # The session key never leaks, through the API; the admin pages are checked in test_admin_sessions.
     client = make_client()
     responses = [api_login(client, owner.email)]
     key = session_cookie(client)
@@ -94,7 +93,7 @@ def test_no_response_or_log_line_contains_the_session_key(owner, capfd, caplog):
 
 @pytest.mark.parametrize("case", ["unknown", "wrong_password", "inactive"])
 def test_bad_credentials_all_look_the_same(case, owner):
-    # Must show 6 (third part): one status, one body, whatever was wrong.
+    # Unknown identifier, wrong password or inactive account: one status, one body, whatever was wrong.
     if case == "inactive":
         owner.is_active = False
         owner.save()

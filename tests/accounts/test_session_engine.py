@@ -28,7 +28,6 @@ def _status_at(client, delta):
 
 
 def test_an_idle_session_dies_after_the_idle_timeout(owner, signed_in):
-    # Must show 3 (idle).
     client = signed_in(owner)
     assert _status_at(client, 8 * H - timedelta(minutes=2)) == 200
     # That request counted as activity: idle time runs from it.
@@ -38,7 +37,7 @@ def test_an_idle_session_dies_after_the_idle_timeout(owner, signed_in):
 
 
 def test_an_active_session_still_ends_at_its_absolute_lifetime(owner, signed_in):
-    # Must show 3 (absolute): activity every 7 h keeps it from idling, not from ending.
+    # Activity every 7 h keeps it from idling, not from ending.
     client = signed_in(owner)
     assert [_status_at(client, n * H) for n in (7, 11)] == [200, 200]
     assert _status_at(client, 12 * H + timedelta(seconds=1)) == 401
@@ -66,7 +65,6 @@ def test_the_cookie_lives_as_long_as_the_absolute_lifetime(owner):
 
 
 def test_an_authenticated_get_is_one_query_for_session_and_user_and_writes_nothing(owner, signed_in):
-    # Must show 7.
     client = signed_in(owner)
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/me").status_code == 200
@@ -85,7 +83,6 @@ def test_an_authenticated_get_is_one_query_for_session_and_user_and_writes_nothi
 
 
 def test_the_async_session_api_stores_user_ip_and_user_agent(owner):
-    # Must show 9.
     owner.groups.add(Group.objects.get(name="ferias"))  # the role groups exist after migrate
 
     async def sign_in():
@@ -139,7 +136,7 @@ def test_a_store_without_request_information_still_works(owner):
 
 
 def test_the_session_cookie_in_production_settings(owner):
-    # Must show 8: the test settings are the production settings (DEBUG off, secure cookies).
+    # The test settings are the production settings (DEBUG off, secure cookies).
     assert not settings.DEBUG and settings.SESSION_COOKIE_SECURE
     client = make_client()
     response = api_login(client, owner.email)

@@ -28,7 +28,6 @@ def test_the_list_shows_own_sessions_newest_first_with_the_current_one_marked(ow
 
 
 def test_revoking_one_session_kills_it_and_spares_the_other(owner, signed_in):
-    # Must show 2 (via the API).
     laptop, phone = signed_in(owner), signed_in(owner)
     phone_id = _ids(phone)[0]
     assert laptop.post(f"/api/auth/sessions/{phone_id}/revoke").status_code == 204

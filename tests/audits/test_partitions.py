@@ -1,4 +1,4 @@
-"""Must-show 3 (issue 18): the audit trail by month on PostgreSQL — a partition per month, retention
+"""The audit trail by month on PostgreSQL — a partition per month, retention
 by dropping whole months, append-only on every partition, and list pages that read only the months
 they ask for. SQLite keeps one table (nothing to show there)."""
 

@@ -89,7 +89,7 @@ def test_batch_size_must_be_positive(aged):
         _prune("--older-than", "365d", "--batch-size", "0")
 
 
-# --- a sealed trail (issue 19, must show 3) ---------------------------------------------------------------
+# --- a sealed trail: pruned, it still verifies ---------------------------------------------------------------
 
 @pytest.fixture
 def sealed_by_age():

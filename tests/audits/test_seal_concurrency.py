@@ -1,4 +1,4 @@
-"""Issue 19, must show 2: events committed while the trail is being sealed never make verification
+"""Events committed while the trail is being sealed never make verification
 fail, and sealing never makes a writer wait (PostgreSQL, real threads and connections).
 
 On PostgreSQL an event's id is taken when it is inserted, not when it commits, so a lower id can

@@ -1,4 +1,4 @@
-"""Issue 19, must show 1: whoever owns the database changes the sealed trail past its append-only
+"""Whoever owns the database changes the sealed trail past its append-only
 triggers; `verify_audits` exits non-zero naming the first range that no longer matches. The suite
 runs on SQLite and on PostgreSQL (on PostgreSQL the triggers are disabled as the table owner may).
 

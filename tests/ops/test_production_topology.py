@@ -1,4 +1,4 @@
-"""Must-show 1 (issue 15): the production topology on this machine, without Docker, from the shipped files.
+"""The production topology on this machine, without Docker, from the shipped files.
 
     client --HTTPS--> nginx (deploy/nginx template, deploy/nginx/self-signed.sh certificate)
            --> gunicorn (deploy/gunicorn.conf.py, DEBUG=0, the app role)  + db_worker (the app role)

@@ -1,4 +1,4 @@
-"""Must-show 2 (issue 18): the lag-tolerant lists read a real streaming replica, the rest the primary.
+"""The lag-tolerant lists read a real streaming replica, the rest the primary.
 
 The set-up builds a PostgreSQL primary and a streaming replica of it (`pg_basebackup -R`) on two
 loopback ports of their own (tests/ops/clusters.py), migrates the primary, and runs gunicorn with

@@ -1,4 +1,4 @@
-"""POST /api/submissions: validation, roles, idempotency. Must-show 2, 3 (create), 6 (Idempotency-Key)."""
+"""POST /api/submissions: validation, the roles that may create, and Idempotency-Key replays."""
 
 import json
 

@@ -1,7 +1,7 @@
 """GET /api/submissions: own by default, scope=all for oversight roles, SQL filters, cursor pages.
 
-Must-show 3 (scope=all only for admin/controle/auditor) and 7 (stable pages, no payload; the index
-plan is guarded in tests/perf/test_keyset_plans.py).
+scope=all is for the admin, controle and auditor roles only; pages are stable under inserts and carry
+no payload (the index plan is guarded in tests/perf/test_keyset_plans.py).
 """
 
 from datetime import timedelta

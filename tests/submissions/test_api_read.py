@@ -1,6 +1,6 @@
 """GET /api/submissions/{id}, POST .../retry, GET .../result, GET /api/automations: authorization and states.
 
-Must-show 3 (404 for other people's ids), 6 (retry only from error → else 409).
+Other people's ids answer 404; a retry is allowed only from error, any other state answers 409.
 """
 
 import pytest

@@ -1,4 +1,4 @@
-"""Must-show 1: form2json end to end — POST → 201 queued → worker → done → download; one audit event per step.
+"""form2json end to end — POST → 201 queued → worker → done → download; one audit event per step.
 
 The in-process test uses the Immediate backend; the real-worker test runs `manage.py db_worker`
 against the test database (SQLite or PostgreSQL, whichever this run uses).

@@ -1,4 +1,4 @@
-"""Must-show 8: `make run` (deploy/run-dev.sh) brings up web + worker, and a form2json submission made
+"""`make run` (deploy/run-dev.sh) brings up web + worker, and a form2json submission made
 through the API reaches `done` with no other command."""
 
 import os
