@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection
+from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.functional import empty
 
@@ -59,6 +60,26 @@ class RequestIdMiddleware:
             },
         )
         return response
+
+
+class LengthRequiredMiddleware:
+    """A request body without Content-Length (Transfer-Encoding: chunked) is refused with 411.
+
+    Django reads a body only up to CONTENT_LENGTH: without one, a chunked upload or JSON body would be
+    read as empty ("Nenhum arquivo foi submetido", blank JSON) and its size limits never applied. The
+    proxy in front (deploy/nginx) buffers chunked bodies and forwards them with a length; a client
+    straight at gunicorn must send one. First in the chain after the request id, before anything reads
+    the body or answers for it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+            return JsonResponse({"detail": "Informe o tamanho do conteúdo enviado (Content-Length).",
+                                 "code": "length_required"}, status=411)
+        return self.get_response(request)
 
 
 class ApiUtcMiddleware:

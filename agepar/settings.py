@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "agepar.middleware.RequestIdMiddleware",
+    "agepar.middleware.LengthRequiredMiddleware",
     "agepar.middleware.ApiUtcMiddleware",
     "agepar.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -9,6 +9,8 @@ import ctypes
 import multiprocessing
 import os
 
+from agepar import env as _env
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
@@ -25,6 +27,11 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's default trusts X-Forwarded-Proto, X-Forwarded-Ssl and X-Forwarded-Protocol from
+# forwarded_allow_ips and then tells Django the request is HTTPS (wsgi.url_scheme): a plain-HTTP client
+# next to the server would skip SECURE_SSL_REDIRECT. The one header the proxy sets, and only when
+# USE_X_FORWARDED_PROTO says so (as agepar/settings.py does for Django's SECURE_PROXY_SSL_HEADER).
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if _env.boolean("USE_X_FORWARDED_PROTO", False) else {}
 wsgi_app = "agepar.wsgi:application"
 # gunicorn >= 25 opens a control socket for `gunicornc` at a path shared by every gunicorn of the same
 # user ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance (blue/green, a
@@ -34,6 +41,22 @@ wsgi_app = "agepar.wsgi:application"
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+# gunicorn reads (drains) at most 64 KiB of a body the application left unread, then closes the
+# connection, yet a response sent before the body was read (an early 413, a 411, a 401) still said
+# "Connection: keep-alive", so a client reusing the connection lost its next request. A request whose
+# body is larger than that drain (or of unknown length: chunked) is answered with "Connection: close"
+# (gunicorn ignores a Connection header set by the application; the request's must_close is what its
+# response honours), so the client knows to reconnect. A request with a smaller body keeps the connection.
+_DRAIN_LIMIT = 64 * 1024
+
+
+def pre_request(worker, req) -> None:
+    headers = dict(req.headers)  # upper-case names; gunicorn has refused repeated or conflicting framing
+    length = headers.get("CONTENT-LENGTH", "")
+    if "TRANSFER-ENCODING" in headers or (length.isdigit() and int(length) > _DRAIN_LIMIT):
+        req.must_close = True
 
 
 def _keep_freed_buffers() -> None:
