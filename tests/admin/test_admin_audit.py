@@ -84,3 +84,122 @@ def test_an_action_without_a_reason_does_nothing(staff, owner, session_of):
     assert response.status_code == 200 and "Este campo é obrigatório." in response.content.decode()
     session.refresh_from_db()
     assert session.revoked_at is None and not AuditEvent.objects.exists()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_deactivating_users_from_the_list_ends_their_sessions_and_records_the_reason(staff, owner, session_of):
+    from accounts.services import REASON_USER_DEACTIVATED
+
+    session = session_of(owner)
+    response = run_admin_action(signed_in(staff), "/admin/accounts/user/", "deactivate_users", [owner.pk],
+                                "desligado do órgão", **WHERE)
+    assert "1 usuário(s) desativado(s)." in response.content.decode()
+    owner.refresh_from_db()
+    session.refresh_from_db()
+    assert not owner.is_active
+    assert session.revoked_at is not None and session.revoked_by == staff
+    assert session.revoke_reason == REASON_USER_DEACTIVATED
+    event = AuditEvent.objects.get(action="user.deactivated")
+    assert (event.actor, event.target_type, event.target_id) == (staff, "accounts.user", str(owner.pk))
+    assert event.details == {"sessions_revoked": 1, "reason": "desligado do órgão"}
+    assert_from_the_client(event)
+    assert AuditEvent.objects.get(action="auth.session_revoked").target_id == str(session.public_id)
+
+
+def test_an_admin_action_that_fails_midway_leaves_neither_the_change_nor_its_event(
+        staff, owner, session_of, record_dies_at):
+    from accounts import services
+
+    session = session_of(owner)
+    # The sessions are revoked and the user deactivated, then writing user.deactivated fails.
+    record_dies_at(services, 2)
+    with pytest.raises(RuntimeError, match="killed"):
+        run_admin_action(signed_in(staff), "/admin/accounts/user/", "deactivate_users", [owner.pk], "saiu", **WHERE)
+    owner.refresh_from_db()
+    session.refresh_from_db()
+    assert owner.is_active and session.revoked_at is None
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_group_permission_edit_that_fails_leaves_neither_the_change_nor_its_event(superuser, record_dies_at):
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts import services
+
+    group = Group.objects.create(name="suporte")
+    record_dies_at(services, 1)
+    with pytest.raises(RuntimeError, match="killed"):
+        signed_in(superuser).post(f"/admin/auth/group/{group.pk}/change/", {
+            "name": "suporte-2", "permissions": [Permission.objects.get(codename="view_user").pk]}, **WHERE)
+    group.refresh_from_db()
+    assert group.name == "suporte" and not group.permissions.exists()
+    assert not AuditEvent.objects.exists()
+
+
+# Each admin act, done through its screen from WHERE: (who does it, what it does, the event it leaves).
+def _create_user(client, owner, share, submission):
+    return client.post("/admin/accounts/user/add/", {
+        "email": "nova@agepar.go.gov.br", "nome": "Nova Pessoa", "password1": "Senha-inicial-forte-1",
+        "password2": "Senha-inicial-forte-1", "usable_password": "true"}, **WHERE)
+
+
+def _set_password(client, owner, share, submission):
+    return client.post(f"/admin/accounts/user/{owner.pk}/password/", {
+        "password1": "Senha-nova-forte-22", "password2": "Senha-nova-forte-22", "set_usable_password": "true"},
+        **WHERE)
+
+
+def _change_group(client, owner, share, submission):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="suporte")
+    return client.post(f"/admin/auth/group/{group.pk}/change/", {
+        "name": "suporte", "permissions": [Permission.objects.get(codename="view_user").pk]}, **WHERE)
+
+
+def _action(changelist, action):
+    def act(client, owner, share, submission):
+        pk = {"user": owner, "fileshareitem": share, "submission": submission}[changelist.split("/")[3]].pk
+        return run_admin_action(client, changelist, action, [pk], "motivo registrado", **WHERE)
+
+    return act
+
+
+ADMIN_ACTS = {
+    "user.created": ("staff", _create_user),
+    "user.password_set": ("staff", _set_password),
+    "group.changed": ("superuser", _change_group),
+    "submission.retried": ("staff", _action("/admin/submissions/submission/", "retry_selected")),
+    "submission.failed": ("staff", _action("/admin/submissions/submission/", "mark_as_error")),
+    "fileshare.deleted": ("staff", _action("/admin/fileshare/fileshareitem/", "delete_items")),
+    "fileshare.expired": ("staff", _action("/admin/fileshare/fileshareitem/", "expire_now")),
+    "user.deactivated": ("staff", _action("/admin/accounts/user/", "deactivate_users")),
+}
+
+
+@pytest.mark.parametrize("action", ADMIN_ACTS)
+def test_each_kind_of_admin_act_is_recorded_with_ip_user_agent_and_request_id(
+        request, action, owner, share_of, submission_of):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    persona, act = ADMIN_ACTS[action]
+    actor = request.getfixturevalue(persona)
+    # Retry takes a failed run (long enough ago for the backoff); mark-as-error a stuck (queued) one.
+    status = "error" if action == "submission.retried" else "queued"
+    submission = submission_of(owner, status=status, finished_at=timezone.now() - timedelta(hours=1)
+                               if status == "error" else None)
+    response = act(signed_in(actor), owner, share_of(owner), submission)
+    assert response.status_code in (200, 302)
+    event = AuditEvent.objects.get(action=action)
+    assert event.actor == actor
+    assert_from_the_client(event)
+    if action not in ("user.created", "user.password_set", "group.changed"):
+        assert "motivo registrado" in (event.details.get("reason"), event.details.get("note"),
+                                       event.details.get("error"))
