@@ -6,7 +6,8 @@ model). What it adds to the database engine:
 - a session is alive only while not revoked, not idle-expired (`expire_date`) and not past its
   absolute lifetime; anything else loads as "no session", so the next request is anonymous;
 - loading the session also loads its user (one query), and `last_seen_at`/`expire_date` are
-  pushed forward at most once per SESSION_TOUCH_INTERVAL, so most requests write nothing;
+  pushed forward at most once per SESSION_TOUCH_INTERVAL (or half the idle timeout, if shorter), so
+  most requests write nothing;
 - the row records user, IP, user agent and a roles snapshot. The IP and user agent come from
   the request through `accounts.middleware.SessionMiddleware`; stores built without a request
   (the test client's force_login, shell scripts) leave them empty.
@@ -155,8 +156,21 @@ class SessionStore(DBSessionStore):
         # The same query as the sync path: the row, its user and the user's roles.
         return await sync_to_async(self.load)()
 
+    @staticmethod
+    def _touch_interval(data) -> timedelta:
+        """SESSION_TOUCH_INTERVAL, but at most half the inactivity window in effect.
+
+        A use only moves the idle end once the last touch is this old, so a session used every u
+        seconds stays alive while interval + u <= window: with a 60 s interval and a 10 s
+        SESSION_IDLE_TIMEOUT, a session used every 3 s died. Half the window keeps any session used at
+        least every half window alive.
+        """
+        expiry = data.get(EXPIRY_KEY)
+        window = expiry if expiry and not isinstance(expiry, str) else settings.SESSION_IDLE_TIMEOUT
+        return timedelta(seconds=min(settings.SESSION_TOUCH_INTERVAL, window / 2))
+
     def _touch(self, row, now, data):
-        if now - row.last_seen_at < timedelta(seconds=settings.SESSION_TOUCH_INTERVAL):
+        if now - row.last_seen_at < self._touch_interval(data):
             return
         expire = min(self._idle_end(now, data), row.absolute_expires_at)
         # Concurrent requests of one session race to touch it; matching the old last_seen_at lets

@@ -195,7 +195,8 @@ LOGIN_URL = "admin:login"
 
 # --- Accounts and sessions ---------------------------------------------------------------------
 # Server-side sessions (accounts.sessions): revocable, idle timeout + absolute lifetime, and
-# last_seen_at written at most once per SESSION_TOUCH_INTERVAL seconds.
+# last_seen_at written at most once per SESSION_TOUCH_INTERVAL seconds (half the idle timeout when that
+# is shorter: accounts.sessions.SessionStore._touch_interval).
 SESSION_ENGINE = "accounts.sessions"
 SESSION_IDLE_TIMEOUT = env.duration("SESSION_IDLE_TIMEOUT", "8h")
 SESSION_ABSOLUTE_LIFETIME = env.duration("SESSION_ABSOLUTE_LIFETIME", "12h")

@@ -265,3 +265,27 @@ def test_a_custom_inactivity_window_is_what_the_touch_extends(owner):
         assert SessionStore(store.session_key).load() != {}  # 50 minutes after the touch: alive
     with moved_clock(timedelta(minutes=161)):
         assert SessionStore(store.session_key).load() == {}  # 61 minutes idle
+
+
+@pytest.mark.parametrize("idle_timeout", [10, 30])
+def test_a_short_idle_timeout_keeps_a_session_used_every_few_seconds(owner, signed_in, settings, idle_timeout):
+    """An idle timeout below twice the 60 s touch interval: the touch comes at least every half timeout,
+    so a session used every 3 s lives on (it died once the first timeout passed), and dies when left idle."""
+    settings.SESSION_IDLE_TIMEOUT = idle_timeout
+    client = signed_in(owner)
+    seconds = range(3, 3 * idle_timeout, 3)
+    assert [_status_at(client, timedelta(seconds=s)) for s in seconds] == [200] * len(seconds)
+    last = seconds[-1]
+    assert _status_at(client, timedelta(seconds=last + idle_timeout + 1)) == 401
+
+
+def test_a_short_inactivity_window_from_set_expiry_is_touched_in_time(owner):
+    store = SessionStore()
+    store[auth.SESSION_KEY] = str(owner.pk)
+    store.set_expiry(10)
+    store.save(must_create=True)
+    for second in range(3, 40, 3):
+        with moved_clock(timedelta(seconds=second)):
+            assert SessionStore(store.session_key).load() != {}, second
+    with moved_clock(timedelta(seconds=39 + 11)):
+        assert SessionStore(store.session_key).load() == {}
