@@ -6,7 +6,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from agepar.admin_tools import BigTableAdmin, CsvExportMixin, ReadOnlyAdminMixin, data_table, status_badge
+from agepar.admin_tools import (
+    BigTableAdmin,
+    CsvExportMixin,
+    DateRangeFilter,
+    ReadOnlyAdminMixin,
+    data_table,
+    status_badge,
+)
 from audits.actions import ACTIONS, DETAIL_LABELS, KINDS
 from audits.api import CSV_HEADER
 from audits.models import AuditEvent
@@ -90,7 +97,7 @@ class PeriodFilter(admin.SimpleListFilter):
 class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "at", "acao", "resultado", "kind", "actor_link", "target_link", "ip")
     list_display_links = ("id", "at")
-    list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter, TargetFilter)
+    list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter, ("at", DateRangeFilter), TargetFilter)
     # Prefix and exact matches only: both use an index; "contains" would scan millions of rows.
     search_fields = ("actor_label__startswith", "target_id__exact")
     search_help_text = "Início do e-mail/CPF do autor, ou o id exato do alvo."

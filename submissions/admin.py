@@ -14,6 +14,7 @@ from accounts.cpf import format_cpf
 from agepar.admin_tools import (
     BigTableAdmin,
     CsvExportMixin,
+    DateRangeFilter,
     ReadOnlyAdminMixin,
     audit_trail_url,
     confirm_with_reason,
@@ -71,8 +72,10 @@ class LeaseFilter(admin.SimpleListFilter):
 @admin.register(Submission)
 class SubmissionAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
     list_display = ("id", "automacao", "situacao", "actor", "cpf", "created_at", "duracao")
+    # The presets (today, 7 days, ...; the dashboard links to them) and a from/to range of days.
     list_filter = (KindFilter, "status", WithdrawnFilter, LeaseFilter, ("created_at", DateFieldListFilter),
-                   ("finished_at", DateFieldListFilter))
+                   ("created_at", DateRangeFilter), ("finished_at", DateFieldListFilter),
+                   ("finished_at", DateRangeFilter))
     list_select_related = ("actor",)
     lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-created_at", "-id")  # newest first like the API, on the same (..., created_at, id) indexes

@@ -76,3 +76,76 @@ def test_who_may_not_see_a_list_cannot_export_it(plain_staff, controle):
     assert signed_in(plain_staff).get("/admin/audits/auditevent/exportar.csv").status_code == 403
     assert signed_in(controle).get("/admin/submissions/submission/exportar.csv").status_code == 200
     assert Client().get("/admin/audits/auditevent/exportar.csv").status_code == 302  # sign in first
+
+
+def test_an_audit_event_links_its_submission_and_its_share(staff, owner, submission_of, share_of):
+    submission, share = submission_of(owner), share_of(owner)
+    client = signed_in(staff)
+    for target, url in ((submission, f"/admin/submissions/submission/{submission.pk}/change/"),
+                        (share, f"/admin/fileshare/fileshareitem/{share.pk}/change/")):
+        event = record("fileshare.expired" if target is share else "submission.created", actor=owner,
+                       kind="fileshare" if target is share else "form2json", target=target)
+        html = client.get(f"/admin/audits/auditevent/{event.pk}/change/").content.decode()
+        assert f'href="{url}"' in html, url
+        assert client.get(url).status_code == 200
+
+
+def at_local(day: str, clock: str = "12:00"):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.fromisoformat(f"{day}T{clock}"))
+
+
+def test_audits_filter_by_a_range_of_days_in_the_portals_time_zone(auditor, owner):
+    # 23:30 in São Paulo on 10 March is already 11 March in UTC: it belongs to the 10th here.
+    moments = {"antes": at_local("2026-03-09", "23:59"), "primeiro": at_local("2026-03-10", "00:00"),
+               "fim do dia": at_local("2026-03-10", "23:30"), "último": at_local("2026-03-12", "23:59"),
+               "depois": at_local("2026-03-13", "00:00")}
+    for label, moment in moments.items():
+        AuditEvent.objects.create(action="auth.login", actor=owner, actor_label=label, kind="auth", at=moment)
+    client = signed_in(auditor)
+    url = "/admin/audits/auditevent/"
+
+    def listed(**query):
+        response = client.get(url, query)
+        assert response.status_code == 200
+        return {event.actor_label for event in response.context["cl"].result_list}, response.content.decode()
+
+    found, html = listed(at_de="2026-03-10", at_ate="2026-03-12", kind="auth")
+    assert found == {"primeiro", "fim do dia", "último"}
+    # Shown in the sidebar in Portuguese, filled in, with the other filters kept on the next submit.
+    assert "Por quando (intervalo de datas)" in html
+    assert 'name="at_de" value="2026-03-10"' in html and 'name="at_ate" value="2026-03-12"' in html
+    assert '<input type="hidden" name="kind" value="auth">' in html and "limpar datas" in html
+    assert listed(at_de="2026-03-12")[0] == {"último", "depois"}
+    assert listed(at_ate="2026-03-09")[0] == {"antes"}
+    # The export follows the range as well.
+    rows = csv_rows(client.get(f"{url}exportar.csv", {"at_de": "2026-03-10", "at_ate": "2026-03-10"}))
+    assert sorted(row[6] for row in rows[1:]) == ["fim do dia", "primeiro"]
+    # Not a date: the changelist says the filter is wrong rather than listing everything.
+    response = client.get(url, {"at_de": "10/03/2026"})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    assert client.get(f"{url}exportar.csv", {"at_de": "ontem"})["Location"].endswith("?e=1")
+
+
+def test_submissions_filter_by_a_range_of_creation_and_finishing_days(controle, owner, submission_of):
+    early = submission_of(owner, status="done", created_at=at_local("2026-03-01"),
+                          finished_at=at_local("2026-03-05"))
+    late = submission_of(owner, status="done", created_at=at_local("2026-03-04"),
+                         finished_at=at_local("2026-03-04", "23:50"))
+    for row, created in ((early, "2026-03-01"), (late, "2026-03-04")):  # auto_now_add ignores the value given
+        type(row).objects.filter(pk=row.pk).update(created_at=at_local(created))
+    client = signed_in(controle)
+
+    def listed(**query):
+        response = client.get("/admin/submissions/submission/", query)
+        assert response.status_code == 200
+        return {submission.pk for submission in response.context["cl"].result_list}, response.content.decode()
+
+    found, html = listed(created_at_de="2026-03-02", created_at_ate="2026-03-31")
+    assert found == {late.pk}
+    assert "Por criada em (intervalo de datas)" in html and "Por finalizada em (intervalo de datas)" in html
+    assert listed(finished_at_de="2026-03-04", finished_at_ate="2026-03-04")[0] == {late.pk}
+    assert listed(created_at_ate="2026-03-01", finished_at_de="2026-03-05")[0] == {early.pk}
