@@ -140,3 +140,54 @@ def test_a_permission_not_yet_migrated_is_an_error_unless_migrate_is_partial(dja
     apply_role_permissions(missing_ok=True)
     held = {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name="auditor").permissions.all()}
     assert held == set(ROLE_PERMISSIONS["auditor"]) - {"fileshare.view_fileshareitem"}
+
+
+# persona → the change pages it may save (the others it may open are read-only for it).
+EDITS = {"superuser": {"accounts.user", "auth.group"}, "staff": {"accounts.user"}}
+
+
+@pytest.fixture
+def one_row_of_each(owner, session_of, share_of, submission_of):
+    """The primary key of a row of each model in CHANGELISTS (the user is an ordinary one, not staff)."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Group
+    from django_tasks_db.models import DBTaskResult
+
+    from audits.services import record
+
+    submission = submission_of(owner, status="error")
+    task = DBTaskResult.objects.create(task_path="submissions.tasks.run_submission", backend_name="default",
+                                       args_kwargs={"args": [submission.pk], "kwargs": {}}, status="SUCCESSFUL",
+                                       run_after=timezone.now() + timedelta(days=1), queue_name="default")
+    return {"accounts.user": owner.pk, "accounts.session": session_of(owner).pk,
+            "audits.auditevent": record("submission.failed", status="failure", actor=owner, kind="form2json",
+                                        target=submission).pk,
+            "submissions.submission": submission.pk, "fileshare.fileshareitem": share_of(owner).pk,
+            "auth.group": Group.objects.get(name="auditor").pk, "submissions.taskrun": task.pk}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_opens_the_change_pages_of_its_roles_read_only_unless_it_may_edit(
+        signed_in, persona, one_row_of_each):
+    client = signed_in(persona)
+    for label, url in CHANGELISTS.items():
+        page = f"{url}{one_row_of_each[label]}/change/"
+        response = client.get(page)
+        if persona == "admin_without_staff":
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], page
+            continue
+        if label not in SEES[persona]:
+            assert response.status_code == 403, (persona, page)
+            continue
+        assert response.status_code == 200, (persona, page)
+        html = response.content.decode()
+        editable = label in EDITS.get(persona, set())
+        assert ('name="_save"' in html) == editable, (persona, page)
+        # Read-only: every field drawn as text, no input of the model's fields at all.
+        inputs = re.findall(r'<(?:input|select|textarea)\b(?![^>]*type="hidden")[^>]*name="(\w+)"',
+                            html.split('id="content-main"', 1)[1])
+        if editable:
+            assert "email" in inputs or "name" in inputs, (persona, page)
+        else:
+            assert '<div class="readonly">' in html and not inputs, (persona, page, inputs)
