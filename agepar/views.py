@@ -1,5 +1,5 @@
 """The pages people land on: the home page, API docs, and error pages (JSON under /api/, branded
-Portuguese HTML pages elsewhere: templates/403.html, 404.html, 500.html)."""
+Portuguese HTML pages elsewhere: templates/403.html, 403_csrf.html, 404.html, 500.html)."""
 
 import sys
 

@@ -62,3 +62,58 @@ def test_signed_in_api_docs_are_served_from_the_portal_itself(owner):
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+@pytest.fixture
+def live_share(owner):
+    """A live password-protected share and its public page's path."""
+    from datetime import timedelta
+
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from fileshare import tokens
+    from fileshare.models import FileShareItem
+
+    token, token_hash = tokens.new_token()
+    FileShareItem.objects.create(
+        owner=owner, original_name="relatorio.pdf", storage_name="t/relatorio", size=10, content_type="application/pdf",
+        sha256="0" * 64, token_hash=token_hash, password=make_password("segredo-1"),
+        expires_at=timezone.now() + timedelta(days=1))
+    return f"/s/{token}"
+
+
+def assert_portuguese_page(response, status: int, heading: str, english: str):
+    assert response.status_code == status
+    html = response.content.decode()
+    assert 'lang="pt-BR"' in html and f"<h1>{heading}</h1>" in html, html[:500]
+    assert english not in html
+
+
+def test_a_public_page_that_fails_gets_the_portuguese_500(live_share, monkeypatch):
+    from fileshare import selectors
+
+    assert Client().get(live_share).status_code == 200
+
+    def broken(token):
+        raise RuntimeError("banco em manutenção")
+
+    monkeypatch.setattr(selectors, "item_by_token", broken)
+    response = Client(raise_request_exception=False).get(live_share)
+    assert_portuguese_page(response, 500, "Erro interno", "Server Error")
+    assert "banco em manutenção" not in response.content.decode()
+
+
+def test_a_share_form_posted_without_its_csrf_token_gets_the_portuguese_403(live_share):
+    # A stale or forged password form (no CSRF cookie/token): refused before the password is checked.
+    response = Client(enforce_csrf_checks=True).post(f"{live_share}/download", {"password": "segredo-1"})
+    assert_portuguese_page(response, 403, "Acesso negado", "Forbidden")
+    assert "CSRF verification failed" not in response.content.decode()
+
+
+def test_a_refusal_outside_the_admin_and_the_api_gets_the_portuguese_403():
+    from django.core.exceptions import PermissionDenied
+
+    # The handler Django calls when any page outside /api/ raises PermissionDenied.
+    response = views.permission_denied(RequestFactory().get("/s/abc"), PermissionDenied())
+    assert_portuguese_page(response, 403, "Acesso negado", "Forbidden")
