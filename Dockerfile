@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # Portal AGEPAR images: wheels built in one stage, a slim non-root runtime for the web servers
 # (the default target), and the task worker's (`--target worker`), which adds LibreOffice.
-# The base is pinned to an exact release; pin its digest too where your registry mirror allows
-# (FROM python:3.11.11-slim-bookworm@sha256:...), and rebuild monthly for security updates.
+# The base is pinned to an exact patch release (tests/deploy/test_docker_files.py requires the full
+# x.y.z tag). No digest here: it could not be fetched and verified where this file is developed
+# (no registry access); add `@sha256:...` from your own registry after pulling the tag (the test
+# accepts it), and rebuild monthly for security updates.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build

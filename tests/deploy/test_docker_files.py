@@ -6,9 +6,14 @@
 - the .dockerignore rules, applied to the tree the way Docker applies them, keep secrets, local
   state, virtualenvs and history out of the build context;
 - the web health check passes with the ALLOWED_HOSTS of .env.example on a real gunicorn;
-- the image that runs db_worker has LibreOffice (DFD PDFs), the web image does not.
+- the image that runs db_worker has LibreOffice (DFD PDFs), the web image does not;
+- the Dockerfile, read by dockerfile-parse: every base pinned to an exact release, every image compose
+  runs starts as a non-root uid, web and worker have their own HEALTHCHECK on deploy/healthcheck.py,
+  and what COPY and the commands need is not dropped by .dockerignore.
 """
 
+import io
+import json
 import os
 import re
 import shutil
@@ -17,6 +22,7 @@ import sys
 
 import pytest
 import yaml
+from dockerfile_parse import DockerfileParser
 
 from tests import live
 from tests.live import ROOT, serve
@@ -89,38 +95,52 @@ def test_docker_compose_itself_accepts_the_file(tmp_path):
             assert not str(value).startswith("#"), f"{name}: {variable}={value!r} (a comment read as a value)"
 
 
-def _dockerfile_stages() -> dict[str, dict]:
-    """{stage name: {"base": FROM image or stage, "text": its instructions}}, in file order."""
+def _dockerfile(text: str | None = None) -> dict[str, dict]:
+    """{stage name: {"base": FROM image (ARGs resolved) or stage, "steps": [(INSTRUCTION, value)]}},
+    in file order, as dockerfile-parse (the parser OpenShift's and Fedora's image builders use) reads it."""
+    parser = DockerfileParser(fileobj=io.BytesIO((text or (ROOT / "Dockerfile").read_text()).encode()))
+    bases = iter(parser.parent_images)
     stages: dict[str, dict] = {}
-    for chunk in re.split(r"^(?=FROM )", (ROOT / "Dockerfile").read_text(), flags=re.M)[1:]:
-        head = re.match(r"FROM\s+(\S+)(?:\s+AS\s+(\S+))?", chunk, flags=re.I)
-        stages[head.group(2) or f"stage{len(stages)}"] = {"base": head.group(1), "text": chunk}
+    for step in parser.structure:
+        instruction, value = step["instruction"], step["value"]
+        if instruction == "FROM":
+            alias = re.search(r"\s+AS\s+(\S+)\s*$", value, flags=re.I)
+            stages[alias.group(1) if alias else f"stage{len(stages)}"] = {"base": next(bases), "steps": []}
+        elif instruction != "COMMENT" and stages:
+            stages[list(stages)[-1]]["steps"].append((instruction, value))
     return stages
 
 
-def _stage_text(stages: dict[str, dict], name: str) -> str:
-    """A stage's instructions with those of the stages it is built FROM."""
+def _steps(stages: dict[str, dict], name: str) -> list[tuple[str, str]]:
+    """A stage's instructions preceded by those of the stages it is built FROM."""
     stage = stages[name]
-    return (_stage_text(stages, stage["base"]) if stage["base"] in stages else "") + stage["text"]
+    return (_steps(stages, stage["base"]) if stage["base"] in stages else []) + stage["steps"]
+
+
+def _stage_text(stages: dict[str, dict], name: str) -> str:
+    return "\n".join(f"{instruction} {value}" for instruction, value in _steps(stages, name))
+
+
+def _image_targets(stages: dict[str, dict]) -> dict[str, str]:
+    """{compose service: the stage it runs}; a build without `target` gets the last stage."""
+    default_target = list(stages)[-1]  # what `docker build .` gives
+    targets = {}
+    for name, service in SERVICES.items():
+        if "build" in service:
+            build = service["build"]
+            targets[name] = build.get("target", default_target) if isinstance(build, dict) else default_target
+    return targets
 
 
 def test_the_worker_image_converts_documents_and_the_web_image_stays_small():
-    stages = _dockerfile_stages()
-    default_target = list(stages)[-1]  # what `docker build .` gives
-
-    def target(service: dict) -> str:
-        build = service["build"]
-        return build.get("target", default_target) if isinstance(build, dict) else default_target
-
-    for name, service in SERVICES.items():
-        if "build" not in service:
-            continue
-        has_office = "libreoffice-writer-nogui" in _stage_text(stages, target(service))
-        if "db_worker" in _commands(service):
+    stages = _dockerfile()
+    for name, target in _image_targets(stages).items():
+        has_office = "libreoffice-writer-nogui" in _stage_text(stages, target)
+        if "db_worker" in _commands(SERVICES[name]):
             assert has_office, f"{name} runs db_worker without LibreOffice (the DFD's PDF)"
         else:
             assert not has_office, f"{name} carries LibreOffice it never runs"
-    assert "db_worker" in stages["worker"]["text"] and "gunicorn" in stages[default_target]["text"]
+    assert "db_worker" in _stage_text(stages, "worker") and "gunicorn" in _stage_text(stages, list(stages)[-1])
 
 
 def _docker_pattern(pattern: str) -> re.Pattern:
@@ -213,3 +233,112 @@ def test_the_web_health_check_passes_with_the_configured_allowed_hosts(tmp_path)
         import requests
 
         assert requests.get(f"{base}/api/health", timeout=30).status_code == 400
+
+
+# The image, read with dockerfile-parse. The base is pinned to a full patch release: its digest
+# cannot be fetched or verified from here (no registry), so the tests accept a digest but demand the
+# exact version tag, and reject `latest`, a bare minor (`3.11-slim`) and an ARG without a default.
+PINNED_IMAGE = re.compile(r"^[\w.-]+(?:/[\w.-]+)*:\d+\.\d+\.\d+(?:-[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$")
+
+
+def _base_images(stages: dict[str, dict]) -> list[str]:
+    return [stage["base"] for stage in stages.values() if stage["base"] not in stages]
+
+
+def test_every_base_image_is_pinned_to_an_exact_release():
+    bases = _base_images(_dockerfile())
+    assert bases
+    for image in bases:
+        assert PINNED_IMAGE.match(image), f"FROM {image} is not pinned to an exact release"
+
+
+def test_the_pin_check_rejects_floating_bases():
+    for floating in ["python:3.11-slim-bookworm", "python:latest", "python", "${PYTHON_IMAGE}",
+                     "python:3.11.11-slim@sha256:abc"]:
+        text = f"ARG PYTHON_IMAGE\nFROM {floating} AS build\nFROM build AS web\nCMD [\"true\"]\n"
+        assert not all(PINNED_IMAGE.match(image) for image in _base_images(_dockerfile(text))), floating
+    pinned = "FROM python:3.11.11-slim-bookworm@sha256:" + "a" * 64 + "\n"
+    assert all(PINNED_IMAGE.match(image) for image in _base_images(_dockerfile(pinned)))
+
+
+def _uid(user: str, steps: list[tuple[str, str]]) -> int:
+    """The uid USER switches to: a number, or a name the stage created with `useradd --uid N`."""
+    name = user.split(":")[0]
+    if name.isdigit():
+        return int(name)
+    if name == "root":
+        return 0
+    for instruction, value in steps:
+        created = re.search(rf"useradd\b[^&;]*--uid[ =](\d+)[^&;]*\s{re.escape(name)}\b", value)
+        if instruction == "RUN" and created:
+            return int(created.group(1))
+    raise AssertionError(f"USER {user}: no useradd --uid creates it")
+
+
+def _runs_as(stages: dict[str, dict], name: str) -> int:
+    """The uid the stage's CMD/ENTRYPOINT runs as (the last USER before it, inherited stages included)."""
+    steps, user, runs_as = _steps(stages, name), "root", None
+    for instruction, value in steps:
+        if instruction == "USER":
+            user = value.strip()
+        elif instruction in ("CMD", "ENTRYPOINT"):
+            runs_as = _uid(user, steps)
+    assert runs_as is not None, f"stage {name} has no CMD or ENTRYPOINT"
+    return runs_as
+
+
+def test_every_image_compose_runs_starts_as_a_non_root_user():
+    stages = _dockerfile()
+    targets = set(_image_targets(stages).values()) | {list(stages)[-1]}
+    assert {"web", "worker"} <= targets
+    for target in targets:
+        assert _runs_as(stages, target) >= 1000, f"stage {target} runs as root or a system uid"
+    # The worker stage goes back to root to install LibreOffice: a forgotten USER after it is root.
+    forgot = _dockerfile((ROOT / "Dockerfile").read_text().replace(
+        "USER agepar\nHEALTHCHECK --interval=30s", "HEALTHCHECK --interval=30s"))
+    assert _runs_as(forgot, "worker") == 0
+
+
+def _health_command(stages: dict[str, dict], name: str) -> list[str] | None:
+    """The exec-form command of the stage's last HEALTHCHECK (inherited stages included)."""
+    command = None
+    for instruction, value in _steps(stages, name):
+        if instruction == "HEALTHCHECK":
+            command = None if value.strip() == "NONE" else json.loads(value.split(" CMD ", 1)[1])
+    return command
+
+
+def test_the_web_and_worker_images_check_their_own_health():
+    stages = _dockerfile()
+    rules = _rules()
+    web = _health_command(stages, list(stages)[-1])
+    assert web == ["python", "deploy/healthcheck.py"]
+    worker = _health_command(stages, "worker")
+    compose_worker = SERVICES["worker"].get("healthcheck", {}).get("test", [])
+    assert (worker and "--worker" in worker) or "--worker" in compose_worker
+    for command in (web, worker):
+        script = next(word for word in command if word.endswith(".py"))
+        # The script is in the repository and the build context sends it into the image.
+        assert (ROOT / script).is_file() and not _ignored(script, rules), script
+    assert "--worker" in (ROOT / "deploy" / "healthcheck.py").read_text()
+
+
+def test_copy_sources_are_in_the_build_context():
+    rules = _rules()
+    stages = _dockerfile()
+    copies = [value.split() for stage in stages.values() for instruction, value in stage["steps"]
+              if instruction in ("COPY", "ADD") and "--from=" not in value]
+    assert copies
+    for words in copies:
+        for source in [word for word in words[:-1] if not word.startswith("--")]:
+            if source == ".":
+                continue
+            assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
+            assert not _ignored(source, rules), f"COPY {source}: .dockerignore leaves it out of the context"
+    # `COPY . .` carries what the images run: the files named by CMD and HEALTHCHECK are not ignored.
+    named = {word for stage in stages.values() for instruction, value in stage["steps"]
+             if instruction in ("CMD", "HEALTHCHECK", "ENTRYPOINT")
+             for word in re.findall(r"[\w-]+(?:/[\w.-]+)*\.(?:py|sh)", value)}
+    assert {"manage.py", "deploy/healthcheck.py", "deploy/gunicorn.conf.py"} <= named
+    for path in named:
+        assert (ROOT / path).is_file() and not _ignored(path, rules), f"{path} would be missing from the image"
