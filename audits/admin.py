@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import NoReverseMatch, reverse
@@ -95,7 +96,7 @@ class PeriodFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
-    list_display = ("id", "at", "acao", "resultado", "kind", "actor_link", "target_link", "ip")
+    list_display = ("id", "at", "acao", "resultado", "area", "actor_link", "target_link", "ip")
     list_display_links = ("id", "at")
     list_filter = (ActionFilter, StatusFilter, KindFilter, PeriodFilter, ("at", DateRangeFilter), TargetFilter)
     # Prefix and exact matches only: both use an index; "contains" would scan millions of rows.
@@ -104,7 +105,7 @@ class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
     list_select_related = ("actor",)
     lag_tolerant_changelist = True  # read replica (agepar/routers.py)
     ordering = ("-at", "-id")  # newest first like the API, on the same (..., at, id) indexes
-    fields = ("id", "at", "action", "status", "kind", "actor_link", "actor_label", "target_type", "target_link",
+    fields = ("id", "at", "acao_completa", "status", "area", "actor_link", "actor_label", "target_type", "target_link",
               "session_link", "ip", "user_agent", "request_id", "details_table")
     readonly_fields = fields
 
@@ -119,6 +120,17 @@ class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         # The label up to its explanation: "Login (sucesso ou falha; ...)" reads "Login".
         label = ACTIONS.get(obj.action)
         return format_html('<span title="{}">{}</span>', obj.action, label.split(" (")[0]) if label else obj.action
+
+    @admin.display(description="ação")
+    def acao_completa(self, obj):
+        # The page has room for the whole label, and the slug as the API and the CSV name it.
+        label = ACTIONS.get(obj.action)
+        return format_html("{} <code>{}</code>", label, obj.action) if label else obj.action
+
+    @admin.display(description="área", ordering="kind")
+    def area(self, obj):
+        label = KINDS.get(obj.kind)  # up to its explanation, as the action: "Automação DFD"
+        return format_html('<span title="{}">{}</span>', obj.kind, label.split(" (")[0]) if label else obj.kind
 
     @admin.display(description="resultado", ordering="status")
     def resultado(self, obj):
@@ -145,7 +157,17 @@ class AuditEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, BigTableAdmin):
         app_label, _, model_name = obj.target_type.partition(".")
         if not model_name:
             return text
-        return _admin_link(f"admin:{app_label}_{model_name}_change", [obj.target_id], text)
+        try:
+            return format_html('<a href="{}">{}</a>', reverse(f"admin:{app_label}_{model_name}_change",
+                                                              args=[obj.target_id]), text)
+        except NoReverseMatch:
+            pass
+        # A record without an admin page (e.g. a seal of the trail): named in Portuguese, the slug in the title.
+        try:
+            name = apps.get_model(obj.target_type)._meta.verbose_name
+        except LookupError:
+            return text
+        return format_html('<span title="{}">{} nº {}</span>', text, name, obj.target_id)
 
     @admin.display(description="sessão")
     def session_link(self, obj):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.test import Client
@@ -149,3 +150,27 @@ def test_submissions_filter_by_a_range_of_creation_and_finishing_days(controle, 
     assert "Por criada em (intervalo de datas)" in html and "Por finalizada em (intervalo de datas)" in html
     assert listed(finished_at_de="2026-03-04", finished_at_ate="2026-03-04")[0] == {late.pk}
     assert listed(created_at_ate="2026-03-01", finished_at_de="2026-03-05")[0] == {early.pk}
+
+
+def test_a_seal_of_the_trail_reads_in_portuguese_on_the_list_and_its_page(auditor, owner):
+    from audits.seals import seal_audits
+
+    record("auth.login", actor=owner, kind="auth")
+    record("auth.logout", actor=owner, kind="auth")
+    (seal,) = seal_audits()
+    event = AuditEvent.objects.get(action="audit.sealed")
+    client = signed_in(auditor)
+    listed = client.get("/admin/audits/auditevent/", {"action": "audit.sealed"})
+    assert [row.pk for row in listed.context["cl"].result_list] == [event.pk]
+    row = listed.content.decode().split(f"/admin/audits/auditevent/{event.pk}/change/", 1)[1].split("</tr>", 1)[0]
+    assert 'title="audit.sealed">Trilha de auditoria selada</span>' in row
+    assert 'title="audit">Auditoria</span>' in row
+    assert 'title="audits.auditseal #1">selo da trilha de auditoria nº 1</span>' in row
+    html = client.get(f"/admin/audits/auditevent/{event.pk}/change/").content.decode()
+    assert "Trilha de auditoria selada (manage.py seal_audits)" in html and "<code>audit.sealed</code>" in html
+    details = dict(re.findall(r'<tr><th title="(\w+)">(.*?)</th>', html))
+    assert {key: details[key] for key in ("seal", "first_id", "last_id", "count", "root", "prev", "hash")} == {
+        "seal": "Selo", "first_id": "Primeiro id", "last_id": "Último id", "count": "Quantidade",
+        "root": "Raiz Merkle", "prev": "Hash do selo anterior", "hash": "Hash"}
+    assert f"<td><span class=\"data-text\">{seal.root}</span></td>" in html
+    assert "selo da trilha de auditoria nº 1" in html
