@@ -197,8 +197,12 @@ def user_agent_summary(user_agent: str) -> str:
     """
     if not user_agent:
         return "—"
-    browser = next((f"{name} {user_agent.split(token, 1)[1].split('.')[0].split(' ')[0]}".strip()
-                    for token, name in _BROWSERS if token in user_agent), None)
+    found = next(((token, name) for token, name in _BROWSERS if token in user_agent), None)
+    browser = None
+    if found:
+        # Safari's own token is its WebKit build (Safari/604.1); its version is in Version/17.4.
+        token = "Version/" if found[1] == "Safari" and "Version/" in user_agent else found[0]
+        browser = f"{found[1]} {user_agent.split(token, 1)[1].split('.')[0].split(' ')[0]}".strip()
     system = next((name for token, name in _SYSTEMS if token in user_agent), None)
     if browser is None:
         return user_agent[:40] + ("…" if len(user_agent) > 40 else "")

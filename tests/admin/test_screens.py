@@ -174,3 +174,43 @@ def test_a_seal_of_the_trail_reads_in_portuguese_on_the_list_and_its_page(audito
         "root": "Raiz Merkle", "prev": "Hash do selo anterior", "hash": "Hash"}
     assert f"<td><span class=\"data-text\">{seal.root}</span></td>" in html
     assert "selo da trilha de auditoria nº 1" in html
+
+
+def cells(html: str, column: str) -> list[str]:
+    """The text of one column of the changelist, row by row (tags dropped)."""
+    return [re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(rf'<td class="field-{column}[^"]*">(.*?)</td>', html, flags=re.S)]
+
+
+def test_the_submission_list_shows_how_long_each_run_took(controle, owner, submission_of):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() - timedelta(days=1)
+    for took in (timedelta(seconds=2.4), timedelta(seconds=65), timedelta(hours=2, minutes=3, seconds=9)):
+        submission_of(owner, status="done", started_at=start, finished_at=start + took)
+    submission_of(owner, status="running", started_at=start)  # still running: no duration yet
+    submission_of(owner)  # queued: never started
+    html = signed_in(controle).get("/admin/submissions/submission/", {"o": "1"}).content.decode()  # by id
+    assert re.search(r"column-duracao\">.*?Duração", html, flags=re.S)
+    assert cells(html, "duracao") == ["2,4 s", "1 min 05 s", "2 h 03 min", "—", "—"]
+
+
+def test_the_session_list_sums_up_each_user_agent(auditor, owner, session_of):
+    from accounts.models import Session
+
+    agents = {
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+        "Safari/537.36 Edg/120.0.2210.91": "Edge 120 · Windows",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0": "Firefox 140 · Linux",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4 Mobile/15E148 Safari/604.1": "Safari 17 · iOS",  # its version, not its WebKit build
+        "python-requests/2.32.3 (robô de integração do almoxarifado central)": "python-requests/2.32.3 (robô de "
+                                                                               "integraç…",
+        "": "—",
+    }
+    for agent in agents:
+        Session.objects.filter(pk=session_of(owner).pk).update(user_agent=agent)
+    html = signed_in(auditor).get("/admin/accounts/session/", {"usuario": owner.pk}).content.decode()
+    assert cells(html, "navegador") == list(reversed(agents.values()))  # newest first
