@@ -49,6 +49,7 @@ def test_the_share_page_and_its_password_form_carry_the_policy(owner_client):
     assert inline_code(wrong.content.decode()) == []
     refused = Client(enforce_csrf_checks=True).post(path + "/download", {"password": "chute"})  # no CSRF token
     assert refused.status_code == 403 and refused["Content-Security-Policy"] == POLICY
+    assert inline_code(refused.content.decode()) == []  # the Portuguese CSRF page too
 
 
 def test_a_view_that_sets_its_own_policy_keeps_it(rf, settings):
