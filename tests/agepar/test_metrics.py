@@ -1,13 +1,22 @@
 """/metrics: off without a token or allow-list, refused without them, Prometheus text that parses
-and moves when work happens; with several gunicorn workers a scrape sums all of them."""
+and moves when work happens (submissions, queue, expired leases, sign-in failures and lockouts, live
+share bytes, requests and their latency, database latency, pool connections in use); with several
+gunicorn workers a scrape sums all of them."""
+
+import threading
+from datetime import timedelta
 
 import pytest
 import requests
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.accounts.conftest import api_login
+from tests.conftest import make_client
 from tests.factories import UserFactory
+from tests.fileshare.helpers import PDF, upload
 from tests.live import gunicorn
 from tests.submissions.helpers import make_submission
 
@@ -44,17 +53,54 @@ def test_metrics_refuse_a_missing_or_wrong_token_and_an_address_off_the_list(set
     assert scrape(Client(), REMOTE_ADDR="10.1.2.3").status_code == 200
 
 
+class HeldConnection:
+    """A database connection held by another thread, as a request in progress holds one (from the
+    pool on PostgreSQL); released on exit."""
+
+    def __enter__(self):
+        self.opened, self.release = threading.Event(), threading.Event()
+
+        def hold():
+            connection.ensure_connection()
+            self.opened.set()
+            self.release.wait(30)
+            connection.close()  # back to the pool
+
+        self.thread = threading.Thread(target=hold)
+        self.thread.start()
+        assert self.opened.wait(30)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(30)
+
+
+def _pooled() -> bool:
+    return connection.vendor == "postgresql" and "pool" in connection.settings_dict["OPTIONS"]
+
+
 # The database families are read in a probe thread (its own connection): committed rows only.
 @pytest.mark.django_db(transaction=True)
-def test_metrics_parse_and_move_with_work(settings, owner, owner_client):
+def test_metrics_parse_and_move_with_work(settings, tmp_path, owner, owner_client):
     settings.METRICS_TOKEN = TOKEN
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
     before = samples(scrape(Client(), **auth).content.decode())
     make_submission(owner)
     make_submission(owner, status="error")
+    past, future = timezone.now() - timedelta(minutes=5), timezone.now() + timedelta(minutes=5)
+    make_submission(owner, status="running", lease_expires_at=past)  # its worker died: the lease ran out
+    make_submission(owner, status="running", lease_expires_at=future)  # still being worked on
     health = Client().get("/api/health").status_code  # 503: queued work, no worker
     assert owner_client.get("/api/submissions").status_code == 200  # queries in the request's own thread
-    after = samples(scrape(Client(), **auth).content.decode())
+    # Five wrong passwords lock the account; the sixth attempt is refused without a check.
+    victim = UserFactory()
+    assert [api_login(make_client(), victim.email, "senha-errada-123").status_code for _ in range(5)] == [400] * 5
+    assert api_login(make_client(), victim.email, "senha-errada-123").status_code == 429
+    assert upload(owner_client, PDF).status_code == 201
+    with HeldConnection():  # a request in progress while Prometheus scrapes
+        after = samples(scrape(Client(), **auth).content.decode())
 
     def delta(name, **labels):
         key = (name, frozenset(labels.items()))
@@ -62,10 +108,18 @@ def test_metrics_parse_and_move_with_work(settings, owner, owner_client):
 
     assert after[("agepar_scrape_error", frozenset({"source": "database"}.items()))] == 0
     assert delta("agepar_submissions", status="queued") == 1 and delta("agepar_submissions", status="error") == 1
+    assert delta("agepar_submissions", status="running") == 2
     assert delta("agepar_queue_depth") == 1
+    assert delta("agepar_submission_leases_expired") == 1
+    assert delta("agepar_login_failures_5m") == 5 and delta("agepar_lockouts_5m") == 1
+    assert delta("agepar_fileshare_live_bytes") == len(PDF)
     assert delta("agepar_http_requests_total", view="health", method="GET", status=str(health)) == 1
     assert delta("agepar_http_request_duration_seconds_count", view="health") == 1
     assert delta("agepar_db_query_duration_seconds_count") > 0
+    if _pooled():  # only a PostgreSQL pool has connections to count
+        assert delta("agepar_db_pool_connections", state="in_use") == 1
+    else:
+        assert not [name for name, _ in after if name == "agepar_db_pool_connections"]
 
 
 @pytest.mark.slow
