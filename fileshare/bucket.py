@@ -106,7 +106,7 @@ def first_bytes(name: str, count: int) -> bytes:
 
 def sha256_of(name: str) -> str:
     """Read the object once, start to end, and hash it (S3 keeps no full-object SHA-256 of a multipart
-    upload, docs/scaling.md "Direct uploads")."""
+    upload, docs/scaling.md "Uploads straight to the bucket")."""
     digest = hashlib.sha256()
     body = _client().get_object(**_object(name))["Body"]
     for chunk in body.iter_chunks(READ_CHUNK):

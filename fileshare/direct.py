@@ -2,9 +2,10 @@
 
 start: the quota is reserved (a DirectUpload row) and presigned URLs are handed out; the client PUTs;
 complete: the server assembles a multipart upload, checks the stored size (HEAD), sniffs the type from
-the first bytes (a ranged GET), reads the object once for its SHA-256, and only then turns the
-reservation into a live item. A refused file is deleted; an abandoned upload is aborted by
-cleanup_fileshare. Every step leaves its audit event in the transaction that changes the row.
+the first bytes (a ranged GET), reads the object once for its SHA-256 (not S3's checksum: docs/scaling.md
+"Uploads straight to the bucket"), and only then turns the reservation into a live item. A refused file
+is deleted; an abandoned upload is aborted by cleanup_fileshare. Every step leaves its audit event in the
+transaction that changes the row.
 """
 
 from datetime import timedelta
