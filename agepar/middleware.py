@@ -5,6 +5,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
@@ -79,6 +80,23 @@ class LengthRequiredMiddleware:
         if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
             return JsonResponse({"detail": "Informe o tamanho do conteúdo enviado (Content-Length).",
                                  "code": "length_required"}, status=411)
+        return self.get_response(request)
+
+
+class NulQueryMiddleware:
+    """A 400 for a NUL byte in a query parameter (`?kind=a%00b`), before any view reads it.
+
+    PostgreSQL refuses NUL in every text parameter (DataError, a 500), and no filter, search or
+    cursor of the API or the admin has a use for one; Django's forms already refuse NUL in bodies
+    (ProhibitNullCharactersValidator). The 400 is agepar.views.bad_request's (JSON under /api/).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            raise BadRequest("NUL byte in a query parameter")
         return self.get_response(request)
 
 

@@ -1,11 +1,24 @@
+import orjson
 from django.conf import settings
 from rest_framework import parsers
+from rest_framework.exceptions import ParseError
 
 from agepar.errors import PayloadTooLarge
 
+UNREPRESENTABLE = ("O JSON enviado não pode ser aceito: aninhamento profundo demais ou texto com "
+                   "caractere Unicode inválido (surrogate isolado, como \\ud800).")
+
 
 class JSONParser(parsers.JSONParser):
-    """DRF reads JSON bodies straight from the socket, skipping DATA_UPLOAD_MAX_MEMORY_SIZE: enforce it here."""
+    """DRF's JSON parser, bounded: the body's size (DATA_UPLOAD_MAX_MEMORY_SIZE, which DRF skips by
+    reading straight from the socket), its nesting, and its text.
+
+    Python's decoder accepts what the rest of the request cannot hold: `[` × 5000 (a few KB) raises
+    RecursionError, and an escaped lone surrogate (`"\\ud800"`) becomes a str that no UTF-8 encoder,
+    PostgreSQL or the renderer (agepar/renderers.py) accepts, so it would fail wherever it is next used
+    or echoed, as a 500. Both are a 400 `parse_error` here, before a view sees the data: a body is kept
+    only if the renderer could write it back (orjson refuses surrogates and more than 254 levels).
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         meta = parser_context["request"].META
@@ -15,4 +28,12 @@ class JSONParser(parsers.JSONParser):
             length = 0
         if settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None and length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge
-        return super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(UNREPRESENTABLE) from None
+        try:
+            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            raise ParseError(UNREPRESENTABLE) from None
+        return data

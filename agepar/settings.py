@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "agepar.middleware.LengthRequiredMiddleware",
     "agepar.middleware.ApiUtcMiddleware",
     "agepar.middleware.ContentSecurityPolicyMiddleware",
+    "agepar.middleware.NulQueryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.SessionMiddleware",
