@@ -9,6 +9,7 @@ from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import empty
 
 from agepar import metrics
@@ -98,6 +99,28 @@ class NulQueryMiddleware:
         if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
             raise BadRequest("NUL byte in a query parameter")
         return self.get_response(request)
+
+
+class PrivateApiMiddleware:
+    """`Cache-Control: private, no-store` and `Vary: Cookie` on every API answer.
+
+    The answers to a signed-in user (/api/me, sessions, submissions, results, audits, shares) are
+    personal: no shared cache may keep them and the browser must not store them for the next person
+    at the machine. Every API answer is marked, not only those of an authenticated view: the rest
+    depend on the cookies too (the CSRF token, sign-in, whose DRF views run without authentication
+    and so leave `request.user` anonymous), and none is worth caching. A view that set its own
+    Cache-Control (downloads, CSV exports) gets no-store added, never removed.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/"):
+            patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ("Cookie",))
+        return response
 
 
 class ApiUtcMiddleware:
