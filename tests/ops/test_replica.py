@@ -7,6 +7,8 @@ DATABASE_URL = the primary and REPLICA_DATABASE_URL = the replica. Pausing the r
 since is on the primary only.
 """
 
+import csv
+import io
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ import time
 import pytest
 import requests
 
-from tests.live import ROOT, serve, signed_in
+from tests.live import ROOT, collected_static, serve, signed_in
 from tests.ops import pg
 from tests.ops.clusters import PrimaryAndReplica
 from tests.submissions.conftest import FORM
@@ -26,7 +28,7 @@ CREATE_USER = f"""
 from django.contrib.auth.models import Group
 from accounts.models import User
 user = User.objects.create_user(email={EMAIL!r}, password={PASSWORD!r}, nome="Rita Réplica",
-                            must_change_password=False)
+                            must_change_password=False, is_staff=True)
 user.groups.set(Group.objects.filter(name__in=["admin", "automations.form2json"]))
 """
 
@@ -58,6 +60,7 @@ def _server(portal, tmp_path, **env):
     primary, replica, var = portal
     return serve(pg.clean_env(DATABASE_URL=primary.url("agepar"), REPLICA_DATABASE_URL=replica.url("agepar"),
                               REPLICA_CHECK_INTERVAL="0", VAR_DIR=str(var), UPLOAD_ROOT=str(tmp_path / "uploads"),
+                              STATIC_ROOT=collected_static(),  # the admin's pages render static URLs
                               **env), tmp_path, wait_for_health=False)  # 503 while submissions wait for a worker
 
 
@@ -118,6 +121,37 @@ def test_lists_read_the_replica_and_catch_up_while_sign_in_writes_and_details_us
         # Replay resumed: the replica catches up and so do the lists.
         wait_for(lambda: created in _listed_ids(session, base), timeout=30, what="the list to catch up")
         assert str(created) in _audited_targets(session, base)
+
+
+def _admin_listed(session: requests.Session, base: str, created: int) -> bool:
+    response = session.get(f"{base}/admin/submissions/submission/", timeout=30)
+    assert response.status_code == 200, response.text
+    return f"/admin/submissions/submission/{created}/change/" in response.text
+
+
+def _admin_exported_submissions(session: requests.Session, base: str) -> list[str]:
+    response = session.get(f"{base}/admin/audits/auditevent/exportar.csv", timeout=30)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv"), response.text
+    header, *rows = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
+    kind, target = header.index("target_type"), header.index("target_id")
+    return [row[target] for row in rows if row[kind] == "submissions.submission"]
+
+
+def test_the_admin_changelist_and_audit_csv_read_the_replica_and_a_change_page_the_primary(portal, tmp_path):
+    _, replica, _ = portal
+    with _server(portal, tmp_path, REPLICA_MAX_LAG="3600") as base:
+        session = signed_in(base, EMAIL, PASSWORD)
+        with _ReplayPaused(replica):
+            created = _create(session, base)
+            # The change page finds the new row (the admin redirects away from a missing one): the primary.
+            page = session.get(f"{base}/admin/submissions/submission/{created}/change/", timeout=30,
+                               allow_redirects=False)
+            assert page.status_code == 200, page.status_code
+            # The paused replica has neither the row nor its event: the changelist and the export read it.
+            assert not _admin_listed(session, base, created)
+            assert str(created) not in _admin_exported_submissions(session, base)
+        wait_for(lambda: _admin_listed(session, base, created), timeout=30, what="the changelist to catch up")
+        assert str(created) in _admin_exported_submissions(session, base)
 
 
 def test_a_replica_lagging_more_than_replica_max_lag_hands_the_lists_to_the_primary(portal, tmp_path):
