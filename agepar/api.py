@@ -20,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from agepar import errors
+from agepar.body_deadline import timed_out
 
 
 class _Row(Func):
@@ -239,6 +240,8 @@ def _as_app_error(exc: Exception) -> Exception:
     """Django's and DRF's validation errors, Http404 and Django's PermissionDenied as AppErrors."""
     if isinstance(exc, Http404):
         return errors.NotFound()
+    if isinstance(exc, OSError) and timed_out(exc):
+        return errors.RequestTimeout()
     if isinstance(exc, DjangoPermissionDenied):
         return errors.Forbidden()
     if isinstance(exc, ValidationError):

@@ -95,6 +95,12 @@ class Gone(AppError):
     default_code = "gone"
 
 
+class RequestTimeout(AppError):
+    status = 408
+    default_detail = "O conteúdo enviado demorou demais para chegar."
+    default_code = "body_timeout"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     default_detail = "O conteúdo enviado é grande demais."

@@ -255,6 +255,11 @@ if env.boolean("USE_X_FORWARDED_PROTO", False):
     # Only when the proxy in front strips and sets this header itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.size("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
+# A request body must arrive within REQUEST_BODY_TIMEOUT + its length / REQUEST_BODY_MIN_RATE (bytes per
+# second) of its first read, or the read fails and the API answers 408 (agepar/body_deadline.py): a slow
+# client straight at gunicorn holds a thread that long at most. 0 turns the deadline off.
+REQUEST_BODY_TIMEOUT = env.duration("REQUEST_BODY_TIMEOUT", "30s")
+REQUEST_BODY_MIN_RATE = env.size("REQUEST_BODY_MIN_RATE", 64 * 1024)
 
 # --- I18N -----------------------------------------------------------------------------------------
 # One language: every page and message is pt-BR, so there is no LocaleMiddleware to negotiate it.

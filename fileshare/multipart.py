@@ -24,7 +24,8 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.encoding import force_str
 from django.utils.http import parse_header_parameters
 
-from agepar.errors import AppError
+from agepar.body_deadline import timed_out
+from agepar.errors import AppError, RequestTimeout
 
 CRLF = b"\r\n"
 # The headers of one part, counted as Django counts them: room for a long file name, which is stored
@@ -60,7 +61,9 @@ class _Body:
     def _extend(self) -> None:
         try:
             chunk = self._read(self.chunk_size)
-        except OSError:  # the client went away mid-body (Django's UnreadablePostError, gunicorn's NoMoreData)
+        except OSError as exc:  # the client went away mid-body (Django's UnreadablePostError, gunicorn's NoMoreData)
+            if timed_out(exc):  # or was too slow (agepar.body_deadline)
+                raise RequestTimeout() from None
             raise malformed("o envio foi interrompido") from None
         if not chunk:
             raise malformed("o corpo termina antes do delimitador final")

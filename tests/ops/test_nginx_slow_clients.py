@@ -24,10 +24,12 @@ SLOW_CLIENTS = 16
 @pytest.mark.django_db(transaction=True)
 def test_slow_bodies_through_nginx_leave_health_responsive(tmp_path):
     # The attack, straight at gunicorn: every thread waits for a body, health gets no answer.
-    # (If gunicorn ever bounds body reads tightly enough to shrug this off, this half says so.)
+    # REQUEST_BODY_TIMEOUT off: the application's own deadline on body reads (agepar/body_deadline.py,
+    # tests/ops/test_slow_body_deadline.py) would cut these clients off after 30 s; this half shows
+    # what nginx saves gunicorn from when nothing else bounds the reads.
     # One worker here: with two, a loaded machine may let one of them accept too few of the
     # clients to have all its threads taken, and health then answers through it.
-    with gunicorn(tmp_path, workers=1, GUNICORN_THREADS="4") as app:
+    with gunicorn(tmp_path, workers=1, GUNICORN_THREADS="4", REQUEST_BODY_TIMEOUT="0") as app:
         direct, _ = health_while_trickling(app, True, SLOW_CLIENTS)
     assert "timeout" in direct, direct
     with gunicorn(tmp_path, workers=2, GUNICORN_THREADS="4", USE_X_FORWARDED_PROTO="1",
