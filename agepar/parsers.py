@@ -17,7 +17,8 @@ class JSONParser(parsers.JSONParser):
     RecursionError, and an escaped lone surrogate (`"\\ud800"`) becomes a str that no UTF-8 encoder,
     PostgreSQL or the renderer (agepar/renderers.py) accepts, so it would fail wherever it is next used
     or echoed, as a 500. Both are a 400 `parse_error` here, before a view sees the data: a body is kept
-    only if the renderer could write it back (orjson refuses surrogates and more than 254 levels).
+    only if the renderer could write it back (orjson refuses surrogates and more than 254 levels;
+    integers past 64 bits are left to the validators).
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -33,7 +34,35 @@ class JSONParser(parsers.JSONParser):
         except RecursionError:
             raise ParseError(UNREPRESENTABLE) from None
         try:
-            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+            orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)  # the common case, in C
         except orjson.JSONEncodeError:
-            raise ParseError(UNREPRESENTABLE) from None
+            # orjson also refuses integers past 64 bits, which are valid JSON for the validators to
+            # judge (a field error): only nesting and text make the body unacceptable.
+            if not _acceptable(data):
+                raise ParseError(UNREPRESENTABLE) from None
         return data
+
+
+MAX_DEPTH = 128  # far beyond any body of the API; below orjson's 254, so what passes can be rendered
+
+
+def _acceptable(data) -> bool:
+    """No more than MAX_DEPTH levels, and every string (key or value) encodable as UTF-8."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                return False
+            if isinstance(value, dict):
+                pending.extend((key, depth) for key in value)
+                pending.extend((item, depth + 1) for item in value.values())
+            else:
+                pending.extend((item, depth + 1) for item in value)
+    return True

@@ -106,3 +106,14 @@ def test_a_nul_byte_in_an_api_parameter_is_a_json_400(superuser, url):
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_an_integer_past_64_bits_is_left_to_the_validators():
+    # Valid JSON that orjson cannot write: the field's validator answers, not the parser.
+    user = UserFactory(roles=["automations.form2json"])
+    body = '{"kind": "form2json", "payload": {"nome": ' + "9" * 40 + "}}"
+    response = make_client(user).post("/api/submissions", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] != "parse_error"
+    assert Submission.objects.count() == 0
