@@ -254,6 +254,27 @@ def _as_app_error(exc: Exception) -> Exception:
     return exc
 
 
+def flatten_errors(found, prefix: str = "") -> dict[str, list[str]]:
+    """Validation errors as API.md documents them, `{field: [messages]}`, at any depth.
+
+    DRF nests a nested serializer's errors as a dict (`{"payload": {"nome": [...]}}`) and a list
+    serializer's as a list with one entry per item (`{}` for the valid ones); each nested field
+    becomes a dotted path instead: `"payload.nome"`, `"payload.itens.1.descricao"`.
+    """
+    if isinstance(found, dict):
+        items = ((str(key), value) for key, value in found.items())
+    elif isinstance(found, (list, tuple)) and any(isinstance(item, (dict, list, tuple)) for item in found):
+        items = ((str(index), value) for index, value in enumerate(found))
+    else:  # the messages of one field: a list of strings, or a single one
+        messages = found if isinstance(found, (list, tuple)) else [found]
+        return {prefix or errors.NON_FIELD: [str(message) for message in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in items:
+        for path, messages in flatten_errors(value, f"{prefix}.{key}" if prefix else key).items():
+            flat.setdefault(path, []).extend(messages)
+    return flat
+
+
 def exception_handler(exc, context):
     """Every API error as {"detail": str, "code": str} (+ "errors" per field for validation).
 
@@ -263,7 +284,10 @@ def exception_handler(exc, context):
     exc = _as_app_error(exc)
     if isinstance(exc, errors.AppError):
         set_rollback()  # as DRF does for its own errors: an ATOMIC_REQUESTS transaction must not commit
-        return Response(exc.body(), status=exc.status, headers=exc.headers())
+        body = exc.body()
+        if isinstance(exc, errors.InvalidInput):
+            body["errors"] = flatten_errors(exc.errors)
+        return Response(body, status=exc.status, headers=exc.headers())
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -283,5 +307,7 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     # Named like a Serializer attribute; DRF's metaclass moves declared fields off the class.
     errors = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.JSONField()), required=False,
-        help_text="Validation errors by field (`non_field_errors` for the whole body).")
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Validation messages by field: `{field: [messages]}`, one level only. A field inside "
+                  "an object or list is named by its dotted path (`payload.nome`, `payload.itens.1.descricao`: "
+                  "item 1, counted from 0); `non_field_errors` for the whole body.")

@@ -86,3 +86,8 @@ def db_worker(tmp_path, *args: str, name: str = "worker", **env: str):
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def payload_error_fields(response) -> set[str]:
+    """The payload fields a 400 names: `errors` is flat, nested fields by dotted path (`payload.itens.1.descricao`)."""
+    return {key.split(".")[1] for key in response.json()["errors"] if key.startswith("payload.")}
