@@ -93,8 +93,11 @@ class LoginApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=LoginInput, responses={200: LoginOutput, 400: ERRORS[400],
-                                                  429: OpenApiResponse(description="Bloqueado (Retry-After)")},
+    @extend_schema(request=LoginInput, responses={
+        200: LoginOutput, 400: ERRORS[400],
+        403: OpenApiResponse(description="Falha na verificação CSRF (`csrf_failed`): falta o cookie `csrftoken` "
+                                         "ou o cabeçalho `X-CSRFToken` (login CSRF)"),
+        429: OpenApiResponse(description="Bloqueado (Retry-After)")},
                    tags=["auth"])
     def post(self, request):
         data = LoginInput(data=request.data)

@@ -67,3 +67,65 @@ class SessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
                 "description": "Session cookie from POST /api/auth/login; unsafe methods also need the "
                                "X-CSRFToken header (value of the csrftoken cookie)."}
+
+
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+          "description": "The share link's secret token (only its hash is stored)."}
+_GONE = {"404": _html("Página \"link não encontrado\": token desconhecido."),
+         "410": _html("Página \"link indisponível\": expirado, revogado, excluído ou sem downloads restantes.")}
+_FILE = {"description": "O arquivo, como anexo (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, "
+                        "`Cache-Control: private, no-store`); conta um download.",
+         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+_REDIRECT = {"description": "No S3: para uma URL pré-assinada de curta duração (conta um download). "
+                            "Num link com senha, um GET volta para a página do link.",
+             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}}
+PUBLIC_SHARE_PATHS = {
+    "/s/{token}": {
+        "get": {
+            "operationId": "public_share_page",
+            "summary": "Página pública de um link de compartilhamento",
+            "description": "Nome, tamanho, validade e o botão de download (com o campo de senha se o link tiver "
+                           "uma). Não conta download. Página HTML em português, fora da API (sem sessão).",
+            "tags": ["public share pages"], "security": [], "parameters": [_TOKEN],
+            "responses": {"200": _html("A página do link."), **_GONE},
+        },
+    },
+    "/s/{token}/download": {
+        "get": {
+            "operationId": "public_share_download",
+            "summary": "Baixar o arquivo de um link sem senha",
+            "tags": ["public share pages"], "security": [], "parameters": [_TOKEN],
+            "responses": {"200": _FILE, "302": _REDIRECT, **_GONE},
+        },
+        "post": {
+            "operationId": "public_share_download_with_password",
+            "summary": "Baixar o arquivo de um link com senha",
+            "description": "O formulário da página do link (token CSRF do cookie `csrftoken`). Tentativas erradas "
+                           "são limitadas por link e endereço (`FILESHARE_PASSWORD_ATTEMPTS` por "
+                           "`FILESHARE_PASSWORD_WINDOW`).",
+            "tags": ["public share pages"], "security": [], "parameters": [_TOKEN],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["password", "csrfmiddlewaretoken"],
+                "properties": {"password": {"type": "string"}, "csrfmiddlewaretoken": {"type": "string"}}}}}},
+            "responses": {
+                "200": _FILE, "302": _REDIRECT,
+                "403": _html("A página do link com \"senha incorreta\", ou a página de falha CSRF."),
+                "429": {**_html("Página \"muitas tentativas\"."),
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                **_GONE,
+            },
+        },
+    },
+}
+
+
+def add_public_share_pages(result, generator, **kwargs):
+    """Postprocessing hook: the public share pages (/s/<token>, fileshare/public_urls.py) are plain Django
+    views, which drf-spectacular does not see; API.md asks the schema for every endpoint, so they are
+    described here by hand (tests/agepar/test_schema_coverage.py checks every URL pattern is present)."""
+    result["paths"].update(PUBLIC_SHARE_PATHS)
+    return result
