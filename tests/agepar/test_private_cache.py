@@ -30,7 +30,8 @@ def signed_in(superuser):
 
 def _get_paths(client) -> list[str]:
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-    return [path for path, operations in schema["paths"].items() if "get" in operations]
+    # The API's operations; the schema also lists the public share pages (/s/...), which are not API answers.
+    return [path for path, operations in schema["paths"].items() if "get" in operations and path.startswith("/api/")]
 
 
 def _fill(path: str, ids: dict) -> str:
