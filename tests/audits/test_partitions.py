@@ -14,7 +14,9 @@ from audits.models import AuditEvent
 from audits.selectors import audit_event_list
 from audits.services import audit_events_prune
 
-pytestmark = pytest.mark.django_db
+# Partitions are made, moved and dropped by the owner (audits_partitions and prune_audits run as the
+# migrator role): the app role may not create tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.owner]
 
 
 @pytest.fixture(autouse=True)

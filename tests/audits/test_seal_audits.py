@@ -23,6 +23,7 @@ def _seal(*args) -> str:
     return out.getvalue()
 
 
+@pytest.mark.owner  # a trail with ids of its own moves the id sequence (trails.add_events): the owner's right
 def test_seals_tile_the_ids_hold_at_most_n_events_and_never_two_months():
     build_trail()
     output = _seal("--max-events", "5")
@@ -35,6 +36,7 @@ def test_seals_tile_the_ids_hold_at_most_n_events_and_never_two_months():
     assert "sealed 30 events (ids 1-31) in 7 seals, 1-7" in output
 
 
+@pytest.mark.owner  # a trail with ids of its own moves the id sequence (trails.add_events): the owner's right
 def test_each_seal_holds_the_previous_ones_hash_and_its_own_is_recomputable():
     build_trail()
     seal_audits(max_events=5)
@@ -46,6 +48,7 @@ def test_each_seal_holds_the_previous_ones_hash_and_its_own_is_recomputable():
         prev = seal.hash
 
 
+@pytest.mark.owner  # a trail with ids of its own moves the id sequence (trails.add_events): the owner's right
 def test_each_seal_is_written_to_the_trail_as_an_audit_sealed_event():
     build_trail()
     seal_audits(max_events=5)
@@ -57,6 +60,7 @@ def test_each_seal_is_written_to_the_trail_as_an_audit_sealed_event():
                              "last_at": instant(seal.last_at), "root": seal.root, "prev": seal.prev, "hash": seal.hash}
 
 
+@pytest.mark.owner  # a trail with ids of its own moves the id sequence (trails.add_events): the owner's right
 def test_a_later_run_seals_what_came_since_including_the_seal_events():
     build_trail()
     seal_audits(max_events=5)
