@@ -26,6 +26,7 @@ from dockerfile_parse import DockerfileParser
 
 from tests import live
 from tests.live import ROOT, serve
+from tests.tools import require_tools
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -77,11 +78,8 @@ def test_roles_health_checks_and_schedules():
 
 def test_docker_compose_itself_accepts_the_file(tmp_path):
     """docker-compose (Debian's, v1) validates the file against the compose schema, offline."""
+    require_tools("docker-compose", installed_by="Debian's docker-compose")
     tool = shutil.which("docker-compose")
-    if tool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("docker-compose is missing: .ci/run installs Debian's docker-compose")
-        pytest.skip("docker-compose is not installed")
     # The operator's checkout: the repository plus a .env copied from .env.example.
     for entry in ROOT.iterdir():
         if entry.name not in (".env", ".git"):

@@ -17,10 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.core.management import get_commands
 
 from tests.live import ROOT
+from tests.tools import require_tools
 
 UNITS = ROOT / "deploy" / "systemd"
 INSTALL_DIR = "/opt/agepar"  # README "Deploying": `git clone ... /opt/agepar`, venv in .venv
@@ -119,11 +119,8 @@ def test_no_unit_runs_as_root_and_each_is_hardened():
 
 def test_systemd_analyze_verify_accepts_the_installed_units(tmp_path):
     """Installed as the README says, with /opt/agepar standing for this checkout."""
+    require_tools("systemd-analyze", installed_by="Debian's systemd")
     tool = shutil.which("systemd-analyze")
-    if tool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("systemd-analyze is missing: .ci/run installs Debian's systemd")
-        pytest.skip("systemd-analyze is not installed")
     for path in UNITS.iterdir():
         text = path.read_text().replace(f"{INSTALL_DIR}/.venv/", f"{sys.prefix}/").replace(INSTALL_DIR, str(ROOT))
         (tmp_path / path.name).write_text(text)

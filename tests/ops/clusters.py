@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.live import free_port
 from tests.ops.pg import Server
 from tests.ops.tls import CertificateAuthority
+from tests.tools import unavailable
 
 SETTINGS = """
 listen_addresses = '127.0.0.1'
@@ -49,9 +49,7 @@ def require_server_bin() -> Path:
     """The server binaries; skips without them, and fails under CI (.ci/run installs PostgreSQL)."""
     bindir = server_bin()
     if bindir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL server binaries (initdb, pg_basebackup) are missing")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_basebackup) are missing")
+        unavailable("PostgreSQL server binaries (initdb, pg_basebackup) are missing")
     return bindir
 
 

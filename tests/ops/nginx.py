@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.live import ROOT, free_port, stop
+from tests.tools import unavailable
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "templates" / "agepar.conf.template"
 SELF_SIGNED = ROOT / "deploy" / "nginx" / "self-signed.sh"
@@ -31,9 +31,7 @@ def render(template: Path, variables: dict[str, str]) -> str:
 
 def require_nginx() -> None:
     if not os.access(NGINX, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is missing: .ci/run installs Debian's nginx")
-        pytest.skip("nginx (Debian package) is not installed")
+        unavailable("nginx is missing: .ci/run installs Debian's nginx")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bench.s3 import BUCKET
 from tests import live
 from tests.ops import pg
 from tests.ops.test_backup_restore import _files, _postgres_checksums, _run, _seed, _sqlite_checksums
+from tests.tools import require_tools
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +31,7 @@ PREFIX = "backups/"
 
 def _require(*tools: str) -> None:
     """age and the PostgreSQL clients come from Debian (.ci/run installs age): CI fails without them."""
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing and os.environ.get("CI") == "true":
-        pytest.fail(f"{', '.join(missing)} missing: .ci/run installs age (and postgresql-client)")
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed")
+    require_tools(*tools, installed_by="age (and postgresql-client)")
 
 
 def _keypair(path: Path) -> str:

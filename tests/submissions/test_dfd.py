@@ -3,8 +3,6 @@ and the DOCX + PDF end to end with a real db_worker, on the filesystem and on S3
 
 import copy
 import io
-import os
-import shutil
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +18,7 @@ from submissions.models import Submission, SubmissionFile
 from tests.conftest import make_client
 from tests.factories import UserFactory
 from tests.submissions.helpers import at_once, db_worker, make_submission, payload_error_fields, wait_for
+from tests.tools import require_tools
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DFD = {
@@ -53,11 +52,7 @@ def dfd_payload(**changes) -> dict:
 
 def needs_converter():
     """LibreOffice and pdftotext come from Debian (.ci/run installs them): CI fails without, a laptop skips."""
-    missing = [tool for tool in ("soffice", "pdftotext") if shutil.which(tool) is None]
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"{', '.join(missing)} missing: .ci/run installs libreoffice-writer-nogui and poppler-utils")
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed")
+    require_tools("soffice", "pdftotext", installed_by="libreoffice-writer-nogui and poppler-utils")
 
 
 @pytest.fixture
