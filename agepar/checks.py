@@ -75,3 +75,36 @@ def host_prefixed_session_cookie(app_configs, **kwargs):
             id="agepar.E004",
         )]
     return []
+
+
+# The probe's key: outside the blob names (agepar.blobs), deleted again right away.
+CHECKSUM_PROBE_KEY = "agepar-checks/checksum-probe"
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def bucket_verifies_checksums(app_configs, **kwargs):
+    # FILESHARE_S3_VERIFIES_CHECKSUMS makes `complete` take S3's stored SHA-256 as the file's: true only
+    # if the bucket refused other bytes in the PUT. A server that stores the value unverified (moto) would
+    # let a client name any SHA-256 for its file.
+    if settings.FILESHARE_STORAGE != "s3" or not settings.FILESHARE_S3_VERIFIES_CHECKSUMS:
+        return []
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from fileshare import bucket
+
+    try:
+        verified = bucket.verifies_checksums(CHECKSUM_PROBE_KEY)
+    except (BotoCoreError, ClientError) as exc:
+        return [checks.Warning(
+            f"Could not probe whether the bucket verifies checksums ({exc}).",
+            hint="Check the AWS_* settings and that the bucket is reachable, then run check --deploy again.",
+            id="agepar.W006",
+        )]
+    if not verified:
+        return [checks.Warning(
+            "The bucket does not verify checksums: it accepted a PUT whose x-amz-checksum-sha256 does not "
+            "match its body, so direct uploads would store a SHA-256 the client chose.",
+            hint="Turn FILESHARE_S3_VERIFIES_CHECKSUMS off (complete then reads each object back to hash it).",
+            id="agepar.W005",
+        )]
+    return []

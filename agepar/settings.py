@@ -362,6 +362,10 @@ FILESHARE_PASSWORD_WINDOW = env.duration("FILESHARE_PASSWORD_WINDOW", "15m")
 FILESHARE_UPLOAD_WINDOW = env.duration("FILESHARE_UPLOAD_WINDOW", "2h")
 # Files up to this size go up in one PUT, bigger ones in parts of this size (S3 takes 5 MiB to 5 GiB).
 FILESHARE_UPLOAD_PART_SIZE = env.size("FILESHARE_UPLOAD_PART_SIZE", 64 * 1024**2)
+# On only for a bucket that refuses a PUT whose body does not match its x-amz-checksum-sha256 (AWS S3,
+# MinIO; not moto): then `complete` of a single PUT with a declared sha256 takes S3's stored checksum
+# instead of reading the object back. Deploy check agepar.W005 probes the bucket (docs/scaling.md).
+FILESHARE_S3_VERIFIES_CHECKSUMS = env.boolean("FILESHARE_S3_VERIFIES_CHECKSUMS", False)
 if not 60 <= FILESHARE_UPLOAD_WINDOW <= 7 * 86400:
     raise ImproperlyConfigured("FILESHARE_UPLOAD_WINDOW must be between 1m and 7d.")
 if not 5 * 1024**2 <= FILESHARE_UPLOAD_PART_SIZE <= 5 * 1024**3:

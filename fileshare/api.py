@@ -182,6 +182,13 @@ class DirectUploadSerializer(serializers.Serializer):
     sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}\Z", required=False, allow_blank=True,
                                     help_text="SHA-256 do arquivo em hexadecimal (opcional): conferido na conclusão "
                                               "e, no PUT único, pelo próprio S3.")
+    part_size = serializers.IntegerField(
+        required=False, min_value=direct.MIN_PART_SIZE, max_value=direct.MAX_PART_SIZE,
+        error_messages={"min_value": "As partes precisam ter ao menos 5 MiB ({min_value} bytes), o mínimo do S3.",
+                        "max_value": "As partes podem ter no máximo 5 GiB ({max_value} bytes), o máximo do S3.",
+                        "invalid": "Informe o tamanho das partes em bytes, um número inteiro."},
+        help_text="Tamanho das partes, em bytes (opcional): de 5 MiB a 5 GiB e ao menos size/10000; "
+                  "igual ou maior que size, um único PUT.")
 
     def validate_name(self, value: str) -> str:
         # The streamed upload cleans what a browser sends; a program declaring a name gets told instead.
@@ -189,6 +196,15 @@ class DirectUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError("Nome de arquivo inválido: sem barras, caracteres de controle, "
                                               "espaços ou pontos nas pontas.")
         return clean_name(value)
+
+    def validate(self, attrs: dict) -> dict:
+        # Only here is `size` known: S3 takes at most 10,000 parts.
+        least = direct.smallest_part_size(attrs["size"])
+        if "part_size" in attrs and attrs["part_size"] < least:
+            raise serializers.ValidationError({"part_size": [
+                f"Com {attrs['size']} bytes, as partes precisam ter ao menos {least} bytes "
+                f"(o S3 aceita até {direct.MAX_PARTS} partes)."]})
+        return attrs
 
 
 class PresignedPartSerializer(serializers.Serializer):
@@ -240,7 +256,7 @@ class DirectUploadStartApi(GenericAPIView):
         upload, presigned = direct.upload_start(
             owner=request.user, name=data["name"], size=data["size"], ttl=data["ttl"],
             password=data.get("password") or "", max_downloads=data.get("max_downloads"),
-            sha256=(data.get("sha256") or "").lower(), request=request)
+            sha256=(data.get("sha256") or "").lower(), part_size=data.get("part_size"), request=request)
         return Response(_started_body(upload, presigned), status=status.HTTP_201_CREATED)
 
 

@@ -1,4 +1,6 @@
-"""The bucket's side of direct uploads: presigned PUTs, multipart calls, and reading an object back.
+"""The bucket's side of direct uploads: presigned PUTs, multipart calls, HEAD (size and S3's stored
+SHA-256, if any), a ranged GET of the first bytes, reading an object back, and the probe behind the
+deploy check agepar.W005 (does the bucket verify x-amz-checksum-sha256?).
 
 Only with FILESHARE_STORAGE=s3, where the default storage is django-storages' S3Storage: its boto3
 client signs and calls, so the credentials, endpoint and addressing style are the ones of every
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
 # What S3 answers when the part list of CompleteMultipartUpload does not match the parts it holds.
 PART_ERRORS = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML")
+# What S3 (BadDigest) and MinIO (XAmzContentChecksumMismatch) answer to a body that does not match its
+# x-amz-checksum-sha256.
+CHECKSUM_ERRORS = ("BadDigest", "XAmzContentChecksumMismatch", "InvalidDigest")
 
 
 class BadParts(Exception):
@@ -56,11 +61,13 @@ def _object(name: str) -> dict[str, str]:
 def presign_put(name: str, *, size: int, sha256: str, expires_in: int) -> PresignedPut:
     """One PUT of the whole file. Signed into it: the exact length, `If-None-Match: *` (the object can be
     written once, so nobody overwrites it after `complete` checked it) and the declared SHA-256, if any,
-    which S3 verifies on arrival (BadDigest otherwise)."""
+    with its algorithm: S3 verifies it on arrival (BadDigest otherwise) and keeps it, so that HEAD
+    returns it (`stat`). Without `x-amz-sdk-checksum-algorithm` S3 would check the value but store none."""
     params = {**_object(name), "ContentLength": size, "IfNoneMatch": "*"}
     headers = {"If-None-Match": "*"}
     if sha256:
-        params["ChecksumSHA256"] = headers["x-amz-checksum-sha256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        params["ChecksumAlgorithm"] = headers["x-amz-sdk-checksum-algorithm"] = "SHA256"
+        params["ChecksumSHA256"] = headers["x-amz-checksum-sha256"] = _b64(sha256)
     url = _client().generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
     return PresignedPut(url, headers)
 
@@ -89,14 +96,31 @@ def complete_multipart(name: str, multipart_id: str, parts: list[tuple[int, str]
         raise
 
 
-def size_of(name: str) -> int | None:
-    """The stored object's length (HEAD), None if there is no object."""
+@dataclass(frozen=True)
+class Stored:
+    size: int
+    sha256: str  # hex, S3's checksum of the whole object; "" if it keeps none (or only a multipart one)
+
+
+def stat(name: str) -> Stored | None:
+    """The stored object's length and full-object SHA-256 (one HEAD), None if there is no object.
+
+    A multipart upload's checksum is composite ("…-N", a checksum of the parts' checksums): not the
+    file's SHA-256, so it counts as none."""
     try:
-        return _client().head_object(**_object(name))["ContentLength"]
+        head = _client().head_object(**_object(name), ChecksumMode="ENABLED")
     except ClientError as exc:
         if _code(exc) in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
+    checksum = head.get("ChecksumSHA256") or ""
+    if "-" in checksum or head.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        checksum = ""
+    try:
+        sha256 = base64.b64decode(checksum, validate=True).hex() if checksum else ""
+    except ValueError:
+        sha256 = ""
+    return Stored(head["ContentLength"], sha256 if len(sha256) == 64 else "")
 
 
 def first_bytes(name: str, count: int) -> bytes:
@@ -105,8 +129,9 @@ def first_bytes(name: str, count: int) -> bytes:
 
 
 def sha256_of(name: str) -> str:
-    """Read the object once, start to end, and hash it (S3 keeps no full-object SHA-256 of a multipart
-    upload, docs/scaling.md "Uploads straight to the bucket")."""
+    """Read the object once, start to end, and hash it: when S3 keeps no full-object SHA-256 (a multipart
+    upload, nothing declared) or is not trusted to have verified it (docs/scaling.md "Uploads straight to
+    the bucket")."""
     digest = hashlib.sha256()
     body = _client().get_object(**_object(name))["Body"]
     for chunk in body.iter_chunks(READ_CHUNK):
@@ -124,6 +149,26 @@ def discard(name: str, multipart_id: str = "") -> None:
             if _code(exc) != "NoSuchUpload":  # NoSuchUpload: completed, or aborted already
                 log.exception("could not abort multipart upload of %s", name)
     blobs.delete([name])
+
+
+def verifies_checksums(key: str) -> bool:
+    """Whether the bucket refuses a PUT whose x-amz-checksum-sha256 is not its body's: PUT a tiny object
+    under `key` with a wrong one. Accepted means unverified (the object is deleted again); errors other
+    than the checksum refusal (no connection, access denied) propagate."""
+    wrong = _b64(hashlib.sha256(b"not the body").hexdigest())
+    try:
+        _client().put_object(**_object(key), Body=b"agepar checksum probe", ChecksumAlgorithm="SHA256",
+                             ChecksumSHA256=wrong)
+    except ClientError as exc:
+        if _code(exc) in CHECKSUM_ERRORS:
+            return True
+        raise
+    _client().delete_object(**_object(key))
+    return False
+
+
+def _b64(sha256: str) -> str:
+    return base64.b64encode(bytes.fromhex(sha256)).decode()
 
 
 def _code(exc: Exception) -> str:

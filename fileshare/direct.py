@@ -1,11 +1,13 @@
 """Writes of direct uploads: the bytes go from the client straight to the bucket (docs/API.md "Direct uploads").
 
-start: the quota is reserved (a DirectUpload row) and presigned URLs are handed out; the client PUTs;
-complete: the server assembles a multipart upload, checks the stored size (HEAD), sniffs the type from
-the first bytes (a ranged GET), reads the object once for its SHA-256 (not S3's checksum: docs/scaling.md
-"Uploads straight to the bucket"), and only then turns the reservation into a live item. A refused file
-is deleted; an abandoned upload is aborted by cleanup_fileshare. Every step leaves its audit event in the
-transaction that changes the row.
+start: the quota is reserved (a DirectUpload row) and presigned URLs are handed out, one PUT or parts
+of `part_size` (the client's choice within S3's limits, else FILESHARE_UPLOAD_PART_SIZE); the client PUTs;
+complete: the server assembles a multipart upload, checks the stored size and reads S3's checksum (one
+HEAD), sniffs the type from the first bytes (a ranged GET), and takes the SHA-256 from S3's checksum
+when it can trust it (a single PUT of a declared sha256, FILESHARE_S3_VERIFIES_CHECKSUMS on), else reads
+the object once for it (docs/scaling.md "Uploads straight to the bucket"); only then the reservation
+becomes a live item. A refused file is deleted; an abandoned upload is aborted by cleanup_fileshare.
+Every step leaves its audit event in the transaction that changes the row.
 """
 
 from datetime import timedelta
@@ -28,6 +30,9 @@ from fileshare.uploads import too_large
 
 # S3 takes at most 10,000 parts: bigger files get bigger parts.
 MAX_PARTS = 10_000
+# S3's bounds of a part (the last one may be shorter), and so of a part size a client may choose.
+MIN_PART_SIZE = 5 * 1024**2
+MAX_PART_SIZE = 5 * 1024**3
 
 
 def ensure_available() -> None:
@@ -43,18 +48,25 @@ def part_size_for(size: int) -> int:
     return max(settings.FILESHARE_UPLOAD_PART_SIZE, -(-size // (MAX_PARTS * mib)) * mib)
 
 
+def smallest_part_size(size: int) -> int:
+    """The least part size that fits `size` in MAX_PARTS parts (and S3's minimum)."""
+    return max(MIN_PART_SIZE, -(-size // MAX_PARTS))
+
+
 def upload_start(*, owner: User, name: str, size: int, ttl: str, password: str = "", max_downloads: int | None = None,
-                 sha256: str = "", request: HttpRequest | None = None
+                 sha256: str = "", part_size: int | None = None, request: HttpRequest | None = None
                  ) -> tuple[DirectUpload, list[bucket.PresignedPut]]:
     """Reserve the quota and hand out the presigned PUTs: one for a file up to the part size, else one
-    per part (each exactly `part_size` bytes but the last). `name` is already a clean file name."""
+    per part (each exactly `part_size` bytes but the last). `name` is already a clean file name;
+    `part_size`, if given, is within smallest_part_size(size) and MAX_PART_SIZE (the API checks it)."""
     ensure_available()
     if size > settings.FILESHARE_MAX_UPLOAD_SIZE:
         raise too_large()
     check_quota(owner, size)  # early answer, before S3 is asked for anything
     now = timezone.now()
     upload = DirectUpload(owner=owner, original_name=name, storage_name=blobs.new_name(now=now), size=size,
-                          sha256=sha256, part_size=part_size_for(size), ttl=ttl, max_downloads=max_downloads,
+                          sha256=sha256, part_size=part_size or part_size_for(size), ttl=ttl,
+                          max_downloads=max_downloads,
                           password=make_password(password) if password else "", created_at=now,
                           expires_at=now + timedelta(seconds=settings.FILESHARE_UPLOAD_WINDOW))
     if upload.part_count > 1:
@@ -65,7 +77,8 @@ def upload_start(*, owner: User, name: str, size: int, ttl: str, password: str =
             check_quota(owner, size)
             upload.save(force_insert=True)
             record("fileshare.upload_started", actor=owner, request=request, kind=KIND, target=upload,
-                   details={"name": name, "size": size, "parts": upload.part_count, "ttl": ttl,
+                   details={"name": name, "size": size, "parts": upload.part_count,
+                            "part_size": upload.part_size, "ttl": ttl,
                             "has_password": bool(password), "max_downloads": max_downloads,
                             "sha256_declared": bool(sha256)})
     except BaseException:
@@ -139,9 +152,10 @@ def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, reque
     """(size, sniffed type, SHA-256) of what the bucket holds; a file that fails a check is refused."""
     if upload.multipart_id:
         bucket.complete_multipart(upload.storage_name, upload.multipart_id, parts)
-    size = bucket.size_of(upload.storage_name)
-    if size is None:
+    stored = bucket.stat(upload.storage_name)
+    if stored is None:
         raise Conflict("O arquivo ainda não foi enviado ao armazenamento.", code="not_uploaded")
+    size = stored.size
     if size != upload.size:
         _refuse(upload, claimed, "size_mismatch", request, stored_size=size)
         raise AppError(f"O arquivo enviado tem {size} bytes, não os {upload.size} declarados; o envio foi "
@@ -152,6 +166,9 @@ def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, reque
         _refuse(upload, claimed, "unsupported_file_type", request, content_type=content_type)
         raise UnsupportedMediaType("Tipo de arquivo não permitido; o envio foi descartado.",
                                    code="unsupported_file_type")
+    if settings.FILESHARE_S3_VERIFIES_CHECKSUMS and upload.sha256 and stored.sha256 == upload.sha256:
+        # The bucket refused any other bytes in the PUT (BadDigest) and kept the value: no read-back.
+        return size, content_type, stored.sha256
     sha256 = bucket.sha256_of(upload.storage_name)
     if upload.sha256 and sha256 != upload.sha256:
         _refuse(upload, claimed, "checksum_mismatch", request)

@@ -46,3 +46,29 @@ def test_check_deploy_fails_on_a_session_cookie_over_plain_http(tmp_path):
                         ALLOWED_HOSTS="portal.example", SESSION_COOKIE_SECURE="0")
     assert result.returncode != 0
     assert "agepar.W010" in result.stdout + result.stderr
+
+
+def _bucket_warnings() -> dict[str, str]:
+    return {m.id: m.msg for m in checks.run_checks(tags=[checks.Tags.security], include_deployment_checks=True)
+            if m.id in ("agepar.W005", "agepar.W006")}
+
+
+def test_a_bucket_that_keeps_a_wrong_checksum_is_a_deploy_warning(settings, s3_storage):
+    # moto's server stores x-amz-checksum-sha256 without checking it against the body.
+    settings.FILESHARE_STORAGE = "s3"
+    settings.FILESHARE_S3_VERIFIES_CHECKSUMS = False
+    assert _bucket_warnings() == {}  # off: the bucket is not even asked
+    settings.FILESHARE_S3_VERIFIES_CHECKSUMS = True
+    warnings = _bucket_warnings()
+    assert set(warnings) == {"agepar.W005"} and "does not verify checksums" in warnings["agepar.W005"]
+    assert s3_storage.list_objects_v2(Bucket="agepar-compartilhados").get("Contents", []) == []  # probe deleted
+
+
+def test_a_bucket_out_of_reach_is_a_warning_of_its_own(settings, s3_storage):
+    settings.FILESHARE_STORAGE = "s3"
+    settings.FILESHARE_S3_VERIFIES_CHECKSUMS = True
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": {
+        **default["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}}}  # discard port: nothing listens
+    warnings = _bucket_warnings()
+    assert set(warnings) == {"agepar.W006"} and "Could not probe" in warnings["agepar.W006"]

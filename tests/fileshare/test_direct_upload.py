@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from audits.models import AuditEvent
 from bench.s3 import multipart_uploads, objects, put, send_parts
-from fileshare import direct, services
+from fileshare import bucket, direct, services
+from fileshare.api import DirectUploadSerializer
 from fileshare.models import DirectUpload, FileShareItem
 from tests.fileshare.helpers import ITEMS_URL, PDF, PNG, public_path, sha256, upload
 
@@ -364,3 +365,100 @@ def test_with_the_filesystem_storage_direct_uploads_answer_409(owner_client):
 def test_anonymous_cannot_start_an_upload(anon_client, s3_storage):
     assert start(anon_client).status_code == 401
     assert not DirectUpload.objects.exists()
+
+
+def test_the_signed_put_of_a_declared_sha256_carries_its_algorithm(owner_client, s3_storage):
+    # Without x-amz-sdk-checksum-algorithm S3 checks the value but keeps none for HEAD to return.
+    started = start(owner_client, sha256=sha256(PDF)).json()
+    (part,) = started["parts"]
+    assert part["headers"] == {"If-None-Match": "*", "x-amz-sdk-checksum-algorithm": "SHA256",
+                               "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256(PDF))).decode()}
+    signed = parse_qs(urlsplit(part["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
+    assert {"x-amz-sdk-checksum-algorithm", "x-amz-checksum-sha256"} <= set(signed)
+
+
+@pytest.fixture
+def read_backs(monkeypatch):
+    """The names `complete` read back whole for their SHA-256 (bucket.sha256_of, still run for real)."""
+    names: list[str] = []
+    real = bucket.sha256_of
+
+    def spy(name: str) -> str:
+        names.append(name)
+        return real(name)
+
+    monkeypatch.setattr(bucket, "sha256_of", spy)
+    return names
+
+
+@pytest.mark.parametrize(("verifies", "fields", "read_back"), [
+    (True, {"declared": True, "part_size": 6 * MiB}, False),  # the fast path: S3 checked the PUT
+    (False, {"declared": True, "part_size": 6 * MiB}, True),  # the setting off: S3's value is not trusted
+    (True, {}, True),  # nothing declared: S3 kept no checksum
+    (True, {"declared": True}, True),  # multipart (5 MiB parts): S3 keeps none of the whole file
+])
+def test_s3s_sha256_is_taken_only_from_a_verifying_bucket_after_a_declared_single_put(
+        owner_client, s3_storage, settings, read_backs, small_parts, verifies, fields, read_back):
+    settings.FILESHARE_S3_VERIFIES_CHECKSUMS = verifies
+    content = big_pdf(6 * MiB)
+    fields = dict(fields)
+    declared = {"sha256": sha256(content)} if fields.pop("declared", False) else {}
+    started = start(owner_client, name="grande.pdf", size=len(content), **declared, **fields).json()
+    assert started["multipart"] is ("part_size" not in fields)
+    parts = send_parts(started, content)
+    key = DirectUpload.objects.get().storage_name
+    if not started["multipart"] and declared:  # what the bucket kept from the PUT, for one HEAD to return
+        head = s3_storage.head_object(Bucket="agepar-compartilhados", Key=key, ChecksumMode="ENABLED")
+        assert base64.b64decode(head["ChecksumSHA256"]).hex() == sha256(content)
+    response = complete(owner_client, started["id"], parts if started["multipart"] else [])
+    assert response.status_code == 201, response.content
+    assert response.json()["sha256"] == sha256(content) and response.json()["content_type"] == "application/pdf"
+    assert read_backs == ([key] if read_back else [])
+
+
+def test_a_part_size_of_the_clients_choice(owner_client, s3_storage):
+    content = big_pdf(16 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content), part_size=6 * MiB).json()
+    assert started["multipart"] is True and started["part_size"] == 6 * MiB
+    assert [(p["number"], p["size"]) for p in started["parts"]] == [(1, 6 * MiB), (2, 6 * MiB), (3, 4 * MiB)]
+    assert len({p["url"] for p in started["parts"]}) == 3
+    response = complete(owner_client, started["id"], send_parts(started, content))
+    assert response.status_code == 201 and response.json()["sha256"] == sha256(content)
+    assert AuditEvent.objects.get(action="fileshare.upload_started").details["part_size"] == 6 * MiB
+
+
+@pytest.mark.parametrize("part_size", [lambda size: size, lambda size: size + 1, lambda size: 5 * 1024**3])
+def test_a_part_size_of_at_least_the_file_is_one_put(owner_client, s3_storage, small_parts, part_size):
+    content = big_pdf(6 * MiB)  # over FILESHARE_UPLOAD_PART_SIZE: multipart by default
+    started = start(owner_client, name="grande.pdf", size=len(content), part_size=part_size(len(content))).json()
+    assert started["multipart"] is False and [p["size"] for p in started["parts"]] == [len(content)]
+    assert multipart_uploads(s3_storage) == []
+    send_parts(started, content)
+    assert complete(owner_client, started["id"]).status_code == 201
+
+
+@pytest.mark.parametrize(("size", "part_size"), [
+    (100, 5 * MiB - 1),  # under S3's smallest part
+    (100, 5 * 1024**3 + 1),  # over its largest
+    (10_000 * 5 * MiB + 1, 5 * MiB),  # 10,001 parts
+    (100, "cinco"), (100, True), (100, False), (100, None), (100, [5 * MiB]), (100, 5 * MiB + 0.5),
+])
+def test_a_part_size_out_of_bounds_is_refused_and_leaves_nothing(owner_client, s3_storage, settings, size,
+                                                                 part_size):
+    settings.FILESHARE_MAX_UPLOAD_SIZE = 10**12
+    body = json.dumps({"name": "relatorio.pdf", "size": size, "part_size": part_size})
+    response = owner_client.generic("POST", UPLOADS_URL, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == {"part_size"}
+    assert not DirectUpload.objects.exists() and multipart_uploads(s3_storage) == [] and objects(s3_storage) == []
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_smallest_part_size_fits_10000_parts():
+    # The serializer alone: handing out 10,000 presigned URLs is slow and shows nothing more.
+    size = 10_000 * 5 * MiB + 1
+    for part_size, valid in ((5 * MiB + 1, True), (5 * MiB, False)):
+        serializer = DirectUploadSerializer(data={"name": "grande.pdf", "size": size, "part_size": part_size})
+        assert serializer.is_valid() is valid, serializer.errors
+        assert -(-size // part_size) <= direct.MAX_PARTS or not valid
+    assert direct.smallest_part_size(size) == 5 * MiB + 1 and direct.smallest_part_size(1) == 5 * MiB
