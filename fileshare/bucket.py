@@ -106,7 +106,8 @@ def stat(name: str) -> Stored | None:
     """The stored object's length and full-object SHA-256 (one HEAD), None if there is no object.
 
     A multipart upload's checksum is composite ("…-N", a checksum of the parts' checksums): not the
-    file's SHA-256, so it counts as none."""
+    file's SHA-256, so it counts as none. moto returns it without the suffix or a ChecksumType, so the
+    caller trusts this only for an object written by a single PUT."""
     try:
         head = _client().head_object(**_object(name), ChecksumMode="ENABLED")
     except ClientError as exc:

@@ -391,20 +391,19 @@ def read_backs(monkeypatch):
     return names
 
 
-@pytest.mark.parametrize(("verifies", "fields", "read_back"), [
-    (True, {"declared": True, "part_size": 6 * MiB}, False),  # the fast path: S3 checked the PUT
-    (False, {"declared": True, "part_size": 6 * MiB}, True),  # the setting off: S3's value is not trusted
-    (True, {}, True),  # nothing declared: S3 kept no checksum
-    (True, {"declared": True}, True),  # multipart (5 MiB parts): S3 keeps none of the whole file
+@pytest.mark.parametrize(("verifies", "declared", "part_size", "read_back"), [
+    (True, True, 6 * MiB, False),  # the fast path: one PUT, S3 checked and kept the declared sha256
+    (False, True, 6 * MiB, True),  # the setting off: S3's value is not trusted
+    (True, False, 6 * MiB, True),  # nothing declared: S3 kept no checksum
+    (True, True, 5 * MiB, True),  # multipart: S3 keeps none of the whole file
 ])
 def test_s3s_sha256_is_taken_only_from_a_verifying_bucket_after_a_declared_single_put(
-        owner_client, s3_storage, settings, read_backs, small_parts, verifies, fields, read_back):
+        owner_client, s3_storage, settings, read_backs, verifies, declared, part_size, read_back):
     settings.FILESHARE_S3_VERIFIES_CHECKSUMS = verifies
     content = big_pdf(6 * MiB)
-    fields = dict(fields)
-    declared = {"sha256": sha256(content)} if fields.pop("declared", False) else {}
-    started = start(owner_client, name="grande.pdf", size=len(content), **declared, **fields).json()
-    assert started["multipart"] is ("part_size" not in fields)
+    fields = {"sha256": sha256(content)} if declared else {}
+    started = start(owner_client, name="grande.pdf", size=len(content), part_size=part_size, **fields).json()
+    assert started["part_size"] == part_size and started["multipart"] is (part_size < len(content))
     parts = send_parts(started, content)
     key = DirectUpload.objects.get().storage_name
     if not started["multipart"] and declared:  # what the bucket kept from the PUT, for one HEAD to return
@@ -462,3 +461,4 @@ def test_the_smallest_part_size_fits_10000_parts():
         assert serializer.is_valid() is valid, serializer.errors
         assert -(-size // part_size) <= direct.MAX_PARTS or not valid
     assert direct.smallest_part_size(size) == 5 * MiB + 1 and direct.smallest_part_size(1) == 5 * MiB
+
