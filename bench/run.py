@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import DEFAULT_DATABASE_URL, ROOT, THREADS, WORKERS, bench_env, server  # noqa: E402
 
-SUITES = ("auth", "lists", "throughput", "creates", "admin", "seals", "transfer", "direct", "maintenance")
+SUITES = ("auth", "lists", "partitions", "throughput", "creates", "admin", "seals", "transfer", "direct", "maintenance")
 FULL = {"audits": 1_000_000, "submissions": 1_000_000, "sessions": 100_000, "shares": 100_000}
 QUICK = {"audits": 20_000, "submissions": 20_000, "sessions": 5_000, "shares": 5_000}
 RESULTS = ROOT / "bench" / "results"

@@ -176,6 +176,73 @@ def lists(ctx) -> None:
                            ok=ratio <= 1.5))
 
 
+def partitions(ctx) -> None:
+    """The audit list pages on the monthly partitions (issue 18) against the same rows in one plain table.
+
+    Baseline in the same run: a plain copy of the trail with the same indexes, swapped in under the
+    table's name (renames in one transaction; the app is restarted after each swap so no connection
+    keeps a plan of the other table), rounds alternated. "Unchanged within noise": partitioned / plain
+    p50 at most the larger of 1.10 and the plain table's own spread between rounds.
+    """
+    from audits.models import AuditEvent
+
+    table = AuditEvent._meta.db_table
+    plain, parted = f"{table}_plain", f"{table}_parted"
+    cases = [(name, path) for name, path, _, _ in _list_cases(ctx) if name.startswith("audits")]
+    with connection.cursor() as cursor:
+        if not _scalar("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table]):
+            raise RuntimeError(f"{table} is not partitioned: nothing to compare")
+        cursor.execute(f'DROP TABLE IF EXISTS "{plain}"')
+        started = time.perf_counter()
+        cursor.execute(f'CREATE TABLE "{plain}" (LIKE "{table}" INCLUDING DEFAULTS)')
+        cursor.execute(f'INSERT INTO "{plain}" SELECT * FROM "{table}"')  # noqa: S608
+        # The parent's indexes, one by one on the copy (built after the load: faster than maintained).
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        for (definition,) in cursor.fetchall():
+            index = re.sub(r"^CREATE (UNIQUE )?INDEX (\S+) ON (ONLY )?\S+",
+                           lambda m: f'CREATE {m[1] or ""}INDEX "{m[2].strip(chr(34))}_plain" ON "{plain}"', definition)
+            cursor.execute(index)
+        cursor.execute(f'VACUUM (ANALYZE) "{plain}"')
+        cursor.execute(f'VACUUM (ANALYZE) "{table}"')
+        print(f"plain copy of the trail ready in {time.perf_counter() - started:.0f} s", flush=True)
+
+    def swap_in(source: str, aside: str) -> None:
+        """`source`'s rows take the table's name; the current table goes to `aside`."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{aside}"')
+            cursor.execute(f'ALTER TABLE "{source}" RENAME TO "{table}"')
+
+    p50: dict[str, dict[str, list[float]]] = {name: {"partitioned": [], "plain": []} for name, _ in cases}
+    try:
+        for _ in range(ctx.runs):
+            for layout in ("partitioned", "plain"):
+                if layout == "plain":
+                    swap_in(plain, aside=parted)
+                try:
+                    with server(ctx.env, ctx.work) as base:
+                        for name, path in cases:
+                            p50[name][layout].append(pct(latencies(base, path, headers=ctx.user_headers,
+                                                                   count=ctx.samples), 0.5))
+                finally:
+                    if layout == "plain":
+                        swap_in(parted, aside=plain)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP TABLE IF EXISTS "{plain}"')
+    for name, _ in cases:
+        partitioned, flat = (statistics.median(p50[name][k]) for k in ("partitioned", "plain"))
+        noise = max(p50[name]["plain"]) / min(p50[name]["plain"])
+        allowed = max(1.10, noise)
+        ctx.add(Result("partitions", f"{name} · p50 partitioned (rounds {_rounds(p50[name]['partitioned'])}; "
+                       f"plain {_rounds(p50[name]['plain'])}, spread {noise:.2f}×)", "ms", partitioned, flat,
+                       "same rows, one plain table", f"≤ {allowed:.2f}× plain (noise)", partitioned <= allowed * flat,
+                       extra=p50[name]))
+
+
+def _rounds(values: list[float]) -> str:
+    return "/".join(f"{value:.1f}" for value in values)
+
+
 # --- throughput ----------------------------------------------------------------------------------------
 def _median_wrk(ctx, base, path, clients, **kwargs) -> dict:
     runs = [wrk(base, path, clients=clients, seconds=ctx.seconds, **kwargs) for _ in range(ctx.runs)]
