@@ -87,6 +87,7 @@ DETAIL_LABELS: dict[str, str] = {
     "has_password": "Com senha", "max_downloads": "Limite de downloads", "step": "Etapa", "items": "Arquivos",
     "upload": "Envio direto", "uploads": "Envios diretos", "parts": "Partes",
     "declared_size": "Tamanho declarado (bytes)", "sha256_declared": "SHA-256 declarado",
+    "part_size": "Tamanho das partes (bytes)",
     # batches: prune, cleanup and seals
     "cutoff": "Data de corte", "older_than_seconds": "Mais antigos que (segundos)", "deleted": "Removidos",
     "count": "Quantidade", "orphans": "Órfãos", "first_id": "Primeiro id", "last_id": "Último id",
