@@ -42,15 +42,15 @@ def ensure_available() -> None:
                        code="direct_upload_unavailable")
 
 
-def part_size_for(size: int) -> int:
-    """FILESHARE_UPLOAD_PART_SIZE, or the MiB multiple that fits `size` in MAX_PARTS parts."""
-    mib = 1024 * 1024
-    return max(settings.FILESHARE_UPLOAD_PART_SIZE, -(-size // (MAX_PARTS * mib)) * mib)
-
-
 def smallest_part_size(size: int) -> int:
     """The least part size that fits `size` in MAX_PARTS parts (and S3's minimum)."""
     return max(MIN_PART_SIZE, -(-size // MAX_PARTS))
+
+
+def part_size_for(size: int) -> int:
+    """FILESHARE_UPLOAD_PART_SIZE, or the MiB multiple of smallest_part_size if that is larger."""
+    mib = 1024 * 1024
+    return max(settings.FILESHARE_UPLOAD_PART_SIZE, -(-smallest_part_size(size) // mib) * mib)
 
 
 def upload_start(*, owner: User, name: str, size: int, ttl: str, password: str = "", max_downloads: int | None = None,
