@@ -2,8 +2,8 @@
 
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, cast
 from urllib import parse
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
@@ -119,6 +119,14 @@ def _position_value(field, text: str):
     return value
 
 
+class TimeWindow(NamedTuple):
+    """How a page on a time ordering is read near its edge first (CursorPagination.time_window)."""
+
+    span: timedelta  # read the rows within `span` of the page's edge first
+    first_edge: datetime  # the edge of the first page (a later page's edge is its cursor's time)
+    earliest: datetime | None = None  # no row of the queryset is older: a bound there needs no second query
+
+
 class CursorPagination(pagination.CursorPagination):
     """Keyset pagination on every column of the queryset's ordering: one index seek on any page.
 
@@ -131,6 +139,10 @@ class CursorPagination(pagination.CursorPagination):
     DRF's own CursorPagination keeps only the first column and steps over ties with an offset.
     Parameters, links (`previous` walks the ordering backwards from the first row), the response
     and its schema are DRF's.
+
+    A list whose ordering starts with a time can read each page near its edge first
+    (`time_window`): on a table partitioned by that time, a literal bound lets the planner plan only
+    the partitions it touches, where the cursor's row comparison prunes none.
     """
 
     ordering = ("-id",)
@@ -174,7 +186,7 @@ class CursorPagination(pagination.CursorPagination):
             before = self.ordering[0].startswith("-") != reverse
             queryset = queryset.filter(_beyond(self.fields, self.cursor.position, before,
                                                connections[queryset.db].vendor))
-        rows = list(queryset[: self.page_size + 1])
+        rows = self._rows(queryset, self.page_size + 1, self.time_window(view), reverse)
         more = len(rows) > self.page_size
         self.page = rows[: self.page_size]
         if reverse:
@@ -182,6 +194,33 @@ class CursorPagination(pagination.CursorPagination):
         self.has_previous = more if reverse else self.cursor is not None
         self.has_next = True if reverse else more
         return self.page
+
+    def time_window(self, view) -> TimeWindow | None:
+        """None: every page is one query. A TimeWindow reads a page first from the rows within its
+        span of the edge, then, when they do not fill it, from the rest; the ordering's first column
+        must be a time."""
+        return None
+
+    def _rows(self, queryset, limit: int, window: TimeWindow | None, reverse: bool) -> list:
+        """The first `limit` rows of `queryset`; with a window, read in two disjoint ranges of the time
+        column: the rows on the edge's side of the bound all come first in the ordering, so near + far
+        is the list one query would give."""
+        if window is None:
+            return list(queryset[:limit])
+        column, descending = self.fields[0].name, self.ordering[0].startswith("-") != reverse
+        # DRF's stubs type a position as one value; ours is the tuple of the ordering's values.
+        edge = cast(tuple, self.cursor.position)[0] if self.cursor is not None else window.first_edge
+        bound = edge - window.span if descending else edge + window.span
+        if descending and window.earliest is not None and window.earliest >= bound:
+            return list(queryset[:limit])  # the queryset's own lower bound is as near as the window's
+        near, far = ("gte", "lt") if descending else ("lte", "gt")
+        nearby = {f"{column}__{near}": bound}
+        if self.cursor is not None:  # implied by the cursor's row comparison, but only a plain bound prunes
+            nearby[f"{column}__{'lte' if descending else 'gte'}"] = edge
+        rows = list(queryset.filter(**nearby)[:limit])
+        if len(rows) < limit:
+            rows += queryset.filter(**{f"{column}__{far}": bound})[: limit - len(rows)]
+        return rows
 
     def get_next_link(self):
         if not self.has_next:

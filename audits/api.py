@@ -1,4 +1,6 @@
 
+from django.db import connections
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -9,11 +11,11 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasRole
 from accounts.roles import OVERSIGHT
-from agepar.api import CursorPagination, ErrorSerializer
+from agepar.api import CursorPagination, ErrorSerializer, TimeWindow
 from agepar.csv_export import csv_download
 from agepar.errors import NotFound
 from agepar.representation import text_or_none
-from audits import selectors
+from audits import partitions, selectors
 from audits.encoding import instant
 from audits.models import AuditEvent
 
@@ -74,15 +76,31 @@ def _filters(request) -> dict:
     return serializer.validated_data
 
 
+class AuditPagination(CursorPagination):
+    """On the monthly partitions, each page is read from the week before its edge first
+    (partitions.PAGE_WINDOW); the first page's edge is now, or `at_before` when earlier."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.monthly = partitions.monthly(connections[queryset.db])
+        return super().paginate_queryset(queryset, request, view)
+
+    def time_window(self, view) -> TimeWindow | None:
+        if not self.monthly:
+            return None
+        now, before = timezone.now(), view.filters.get("at_before")
+        return TimeWindow(partitions.PAGE_WINDOW, min(now, before) if before else now, view.filters.get("at_after"))
+
+
 class AuditEventListApi(generics.ListAPIView):
     """The audit trail, newest first. Roles admin, auditor, controle."""
 
     permission_classes = [HasRole(*OVERSIGHT)]
-    pagination_class = CursorPagination
+    pagination_class = AuditPagination
     serializer_class = AuditEventSerializer
 
     def get_queryset(self):
-        return selectors.audit_event_list(**_filters(self.request))
+        self.filters = _filters(self.request)
+        return selectors.audit_event_list(**self.filters)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())

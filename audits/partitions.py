@@ -20,7 +20,7 @@ partition by deploy/postgres/append-only.sql, run after `migrate` and after `ens
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -33,6 +33,10 @@ TABLE = AuditEvent._meta.db_table
 DEFAULT = f"{TABLE}_default"
 STAGING = f"{TABLE}_p"  # the partitioned table while convert() fills it
 AHEAD = 3  # months created ahead of the current one
+# The API list reads a page from the week before its edge first (audits.api.AuditPagination): a literal
+# bound the planner prunes with, so a page plans one or two months instead of all of them. A week of a
+# busy trail holds many pages; a filter too sparse to fill one from a week costs a second query.
+PAGE_WINDOW = timedelta(days=7)
 _MONTH_NAME = re.compile(rf"^{TABLE}_(\d{{4}})_(\d{{2}})$")
 
 
@@ -62,6 +66,11 @@ def partition_name(month: datetime) -> str:
 def _bounds(month: datetime) -> str:
     # Literals, not parameters: DDL takes none. Both come from datetimes we built.
     return f"FROM ('{month.isoformat()}') TO ('{add_months(month, 1).isoformat()}')"
+
+
+def monthly(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the trail is partitioned by month there: on PostgreSQL always (migration 0006), without a query."""
+    return connection.vendor == "postgresql"
 
 
 def is_partitioned(connection: BaseDatabaseWrapper, table: str = TABLE) -> bool:

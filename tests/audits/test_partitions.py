@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agepar.api import cursor_token
 from audits import partitions
 from audits.models import AuditEvent
 from audits.selectors import audit_event_list
@@ -117,3 +119,38 @@ def test_a_list_page_with_at_before_reads_only_the_months_before_it():
     scanned = {p.name for p in partitions.partitions(connection) if p.name in plan}
     assert partitions.partition_name(partitions.add_months(this, -13)) in scanned
     assert not scanned & {partitions.partition_name(partitions.add_months(this, -back)) for back in range(-3, 13)}
+
+
+def _scanned(sql: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    return {p.name for p in partitions.partitions(connection) if p.name in plan}
+
+
+def test_an_api_page_plans_only_the_months_near_its_edge(auditor_client):
+    events, this = _two_years_of_events()
+    AuditEvent.objects.bulk_create([AuditEvent(action="auth.login", actor_label="x", kind="auth")
+                                    for _ in range(60)])
+    week_ago = partitions.month_of(timezone.now() - partitions.PAGE_WINDOW)
+    older = {partitions.partition_name(partitions.add_months(week_ago, -n)) for n in range(1, 25)}
+    with CaptureQueriesContext(connection) as captured:
+        first = auditor_client.get("/api/audits").json()
+    (page,) = [q["sql"] for q in captured.captured_queries if 'FROM "audits_auditevent"' in q["sql"]]
+    # The last week fills the first page: no month before it is planned (the months ahead are, for
+    # events stamped in the future).
+    assert _scanned(page) and not _scanned(page) & older
+    assert first["next"]
+
+    # A page from a year back: the week before its edge, then (three events a month do not fill it)
+    # everything older, which leaves out every newer month.
+    edge = events[12 * len(DAYS)]
+    with CaptureQueriesContext(connection) as captured:
+        rows = auditor_client.get("/api/audits", {"cursor": cursor_token((edge.at, edge.pk))}).json()["results"]
+    near, far = [q["sql"] for q in captured.captured_queries if 'FROM "audits_auditevent"' in q["sql"]]
+    month = partitions.month_of(edge.at)
+    week = {partitions.partition_name(m) for m in partitions.months(edge.at - partitions.PAGE_WINDOW, edge.at)}
+    assert _scanned(near) and _scanned(near) <= week
+    assert not _scanned(far) & {partitions.partition_name(partitions.add_months(month, n)) for n in range(1, 16)}
+    assert [row["id"] for row in rows] == list(AuditEvent.objects.filter(at__lt=edge.at).order_by("-at", "-id")
+                                              .values_list("id", flat=True)[:50])

@@ -81,10 +81,24 @@ def _with_partitions(cursor, names: set[str]) -> set[str]:
     return names | {row[0] for row in cursor.fetchall()}
 
 
+# At the test's sizes a month's partition holds a few hundred rows, and the week a page reads first
+# (audits.api.AuditPagination) fewer: reading them all and sorting is the planner's right answer there,
+# and no answer at a million rows (bench/run.py --only partitions). So the guard asks whether the
+# query's shape can be answered in order from an index: scans of the whole table, bitmaps and sorts
+# priced out, which still leaves them to a query that nothing else can answer.
+ORDERED_INDEX_ONLY = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
+
+
 def _postgresql_problems(sql: str, allowed: set[str], table: str, after_cursor: bool) -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-        plan = cursor.fetchone()[0][0]["Plan"]
+        for setting in ORDERED_INDEX_ONLY:
+            cursor.execute(f"SET {setting} = off")
+        try:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0][0]["Plan"]
+        finally:
+            for setting in ORDERED_INDEX_ONLY:
+                cursor.execute(f"RESET {setting}")
         tables, allowed = _with_partitions(cursor, {table}), _with_partitions(cursor, allowed)
     nodes, stack = [], [plan]
     while stack:
@@ -123,6 +137,8 @@ def test_list_pages_read_a_time_ordered_index_without_sorting(seeded):
         for cursor in {None, _middle_cursor(client, path, query)}:
             url = f"{path}?{urlencode({**query, **({'cursor': cursor} if cursor else {})})}"
             page_sql = [sql for sql in captured_sql(client, url) if f'FROM "{table}"' in sql]
-            assert len(page_sql) == 1, (url, page_sql)
-            failures += [f"{url}: {problem}" for problem in problems(page_sql[0], allowed, table, cursor is not None)]
+            # One query a page; two on the audit partitions when the week before the edge does not fill it.
+            assert 1 <= len(page_sql) <= (2 if model is AuditEvent else 1), (url, page_sql)
+            failures += [f"{url}: {problem}" for sql in page_sql
+                         for problem in problems(sql, allowed, table, cursor is not None)]
     assert not failures, "\n".join(failures)
