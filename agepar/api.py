@@ -186,7 +186,7 @@ class CursorPagination(pagination.CursorPagination):
             before = self.ordering[0].startswith("-") != reverse
             queryset = queryset.filter(_beyond(self.fields, self.cursor.position, before,
                                                connections[queryset.db].vendor))
-        rows = self._rows(queryset, self.page_size + 1, self.time_window(view), reverse)
+        rows = self._rows(queryset, self.page_size + 1, self.time_window(queryset, view), reverse)
         more = len(rows) > self.page_size
         self.page = rows[: self.page_size]
         if reverse:
@@ -195,7 +195,7 @@ class CursorPagination(pagination.CursorPagination):
         self.has_next = True if reverse else more
         return self.page
 
-    def time_window(self, view) -> TimeWindow | None:
+    def time_window(self, queryset, view) -> TimeWindow | None:
         """None: every page is one query. A TimeWindow reads a page first from the rows within its
         span of the edge, then, when they do not fill it, from the rest; the ordering's first column
         must be a time."""

@@ -80,12 +80,8 @@ class AuditPagination(CursorPagination):
     """On the monthly partitions, each page is read from the week before its edge first
     (partitions.PAGE_WINDOW); the first page's edge is now, or `at_before` when earlier."""
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self.monthly = partitions.monthly(connections[queryset.db])
-        return super().paginate_queryset(queryset, request, view)
-
-    def time_window(self, view) -> TimeWindow | None:
-        if not self.monthly:
+    def time_window(self, queryset, view) -> TimeWindow | None:
+        if not partitions.monthly(connections[queryset.db]):
             return None
         now, before = timezone.now(), view.filters.get("at_before")
         return TimeWindow(partitions.PAGE_WINDOW, min(now, before) if before else now, view.filters.get("at_after"))
