@@ -19,14 +19,12 @@ from audits import partitions, selectors
 from audits.encoding import instant
 from audits.models import AuditEvent
 
-MAX_BIGINT = 2**63 - 1
-
 
 class AuditFilterSerializer(serializers.Serializer):
     action = serializers.CharField(required=False, max_length=64, help_text="e.g. `auth.login`")
     kind = serializers.CharField(required=False, max_length=64, help_text="automation slug or area")
     status = serializers.ChoiceField(required=False, choices=AuditEvent.Status.values)
-    actor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BIGINT, help_text="user id")
+    actor = serializers.IntegerField(required=False, min_value=1, max_value=selectors.MAX_BIGINT, help_text="user id")
     submission = serializers.CharField(required=False, max_length=64, help_text="submission id")
     at_after = serializers.DateTimeField(required=False, help_text="events at or after this instant (ISO 8601)")
     at_before = serializers.DateTimeField(required=False, help_text="events strictly before this instant (ISO 8601)")
@@ -73,7 +71,7 @@ def event_row(row: dict) -> dict:
 def _filters(request) -> dict:
     serializer = AuditFilterSerializer(data=request.query_params)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return selectors.with_submission_floor(serializer.validated_data)
 
 
 class AuditPagination(CursorPagination):

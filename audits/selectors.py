@@ -1,8 +1,9 @@
 """Reads of the audit trail: filters applied in SQL, rows as plain values, newest first."""
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.db.models import Max, QuerySet
 
 from agepar.api import keyset_rows
@@ -10,6 +11,10 @@ from agepar.routers import lag_tolerant
 from audits.models import AuditEvent, AuditSeal
 
 SUBMISSION_TARGET = "submissions.submission"
+# An event about a submission is recorded in a transaction that follows its insert, so none is older
+# than the submission; the margin is for the clocks: `created_at` is the app's, `at` the database's.
+CLOCK_MARGIN = timedelta(days=1)
+MAX_BIGINT = 2**63 - 1
 # Newest first by time, `id` breaking ties: `at` and ids do not grow strictly together, so a time
 # bound on an id ordering would walk every newer event. Every index of the trail ends (at, id).
 NEWEST_FIRST = ("-at", "-id")
@@ -48,6 +53,21 @@ def audit_events_filtered(
     if at_before is not None:
         queryset = queryset.filter(at__lt=at_before)
     return queryset
+
+
+def with_submission_floor(filters: dict) -> dict:
+    """`filters` with `at_after` raised to the earliest an event about the filtered submission can
+    carry: the same rows, and on the monthly partitions a bound that leaves out the months before."""
+    submission = filters.get("submission")
+    if not (submission and submission.isascii() and submission.isdecimal() and int(submission) <= MAX_BIGINT):
+        return filters
+    created = (apps.get_model(SUBMISSION_TARGET)._default_manager.using(lag_tolerant())
+               .filter(pk=int(submission)).values_list("created_at", flat=True).first())
+    if created is None:  # pruned, or never existed: its events may be anywhere
+        return filters
+    floor = created - CLOCK_MARGIN
+    after = filters.get("at_after")
+    return {**filters, "at_after": max(after, floor) if after else floor}
 
 
 def audit_event_list(**filters) -> QuerySet:

@@ -9,7 +9,8 @@ of its own (bench/run.py creates one). Distributions follow the old portal's tra
 - ~5,000 users, activity skewed (user rank r gets a share ~ r^(-2/3): the busiest users make
   a few percent of all rows, like the handful of people running automations all day);
 - ids grow with time over two years; submissions are mostly done, a few in error, very few
-  queued or running; audit actions follow the submission lifecycle plus logins and downloads;
+  queued or running; audit actions follow the submission lifecycle plus logins and downloads,
+  each submission event minutes after its submission was created (never before it);
 - sessions are mostly expired, some revoked, a few alive; shared files live 1-30 days and
   expired ones are deleted by cleanup, as in production.
 The user of rank 0 (BENCH_USER) gets the admin role, rank 1 (BENCH_STAFF) is a superuser; both are
@@ -35,6 +36,7 @@ if __name__ == "__main__":  # run alone (python -m bench.seed): Django first, th
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import Max, Min  # noqa: E402
 
 from accounts.models import Session, User  # noqa: E402
 from audits import partitions  # noqa: E402
@@ -222,6 +224,14 @@ class Seeder:
         areas = {a: area for a, _, area in AUDIT_ACTIONS}
         kinds, kind_weights = _weighted(KINDS)
         rng = self.rng
+        # Submissions were loaded in time order, ids first to last over SPAN (or none: ids of pruned ones).
+        first, last = Submission.objects.aggregate(first=Min("id"), last=Max("id")).values()
+        first, last = (first, last) if first else (1, 1_000_000)
+
+        def submission_at(i: int) -> int:
+            """A submission created before event i of n: most events follow their submission by minutes."""
+            lag = 1 + int(rng.expovariate(1 / 20))  # ~20 submissions, ~20 minutes at 1M over two years
+            return max(first, first + int((last - first + 1) * i / n) - lag)
 
         def rows():
             for i in range(n):
@@ -231,7 +241,7 @@ class Seeder:
                 status = "failure" if action == "submission.failed" or (
                     action == "auth.login" and rng.random() < 0.1) else "success"
                 if action.startswith("submission."):
-                    target = ("submissions.submission", str(rng.randrange(1, 1_000_000)))
+                    target = ("submissions.submission", str(submission_at(i)))
                     details = {"submission": int(target[1]), "version": "1.0.0"}
                 elif action.startswith("fileshare."):
                     target = ("fileshare.fileshareitem", str(rng.randrange(1, 100_000)))

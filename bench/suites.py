@@ -99,6 +99,9 @@ def _list_cases(ctx) -> list[tuple[str, str, str, str]]:
     month_ago = (timezone.now() - timedelta(days=30)).isoformat()
     target = _scalar(f"SELECT target_id FROM {aud} WHERE target_type = 'submissions.submission' "  # noqa: S608
                      "ORDER BY id DESC LIMIT 1")
+    # A submission of a year ago: its history is read from its creation on, not from the last week.
+    old_target = _scalar(f"SELECT target_id FROM {aud} WHERE target_type = 'submissions.submission' "  # noqa: S608
+                         "AND at < %s ORDER BY at DESC LIMIT 1", [year_ago])
     # The lists' orderings: submissions and audits newest first by time, sessions and shares by id.
     sub_key, aud_key = "created_at, id", "at, id"
     pos = {
@@ -146,6 +149,8 @@ def _list_cases(ctx) -> list[tuple[str, str, str, str]]:
         ("audits status=failure", "/api/audits?status=failure", "/audits?status=failure", ""),
         ("audits kind=fileshare", "/api/audits?kind=fileshare", "/audits?kind=fileshare", ""),
         ("audits submission=<id>", f"/api/audits?submission={target}", f"/audits?submission={target}", ""),
+        ("audits submission=<id of a year ago>", f"/api/audits?submission={old_target}",
+         f"/audits?submission={old_target}", ""),
         ("audits at_before=365d", f"/api/audits?{q(at_before=year_ago)}", f"/audits?{q(at_before=year_ago)}", ""),
         ("sessions own · first", "/api/auth/sessions", f"/sessions?user={u}", "sessions"),
         ("sessions own · last", f"/api/auth/sessions?cursor={_cursor(pos['ses_own'])}",

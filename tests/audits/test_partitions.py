@@ -15,6 +15,8 @@ from audits import partitions
 from audits.models import AuditEvent
 from audits.selectors import audit_event_list
 from audits.services import audit_events_prune
+from submissions.models import Submission
+from tests.submissions.helpers import make_submission
 
 # Partitions are made, moved and dropped by the owner (audits_partitions and prune_audits run as the
 # migrator role): the app role may not create tables.
@@ -154,3 +156,30 @@ def test_an_api_page_plans_only_the_months_near_its_edge(auditor_client):
     assert not _scanned(far) & {partitions.partition_name(partitions.add_months(month, n)) for n in range(1, 16)}
     assert [row["id"] for row in rows] == list(AuditEvent.objects.filter(at__lt=edge.at).order_by("-at", "-id")
                                               .values_list("id", flat=True)[:50])
+
+
+def test_a_submissions_history_plans_only_the_months_since_it_was_created(auditor_client, owner):
+    _two_years_of_events()
+    recent, old = make_submission(owner), make_submission(owner)
+    year_ago = timezone.now() - timedelta(days=365)
+    Submission.objects.filter(pk=old.pk).update(created_at=year_ago)
+    for submission, at in ((recent, timezone.now()), (old, year_ago + timedelta(hours=1))):
+        AuditEvent.objects.create(action="submission.created", kind="form2json", actor_label="x", at=at,
+                                  target_type="submissions.submission", target_id=str(submission.pk))
+
+    def queries(submission) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert len(auditor_client.get("/api/audits", {"submission": submission.pk}).json()["results"]) == 1
+        return [q["sql"] for q in captured.captured_queries if 'FROM "audits_auditevent"' in q["sql"]]
+
+    # Created this week: one query, over the months from a day before it.
+    (page,) = queries(recent)
+    floor = partitions.month_of(timezone.now() - timedelta(days=1))
+    assert _scanned(page) and not _scanned(page) & {
+        partitions.partition_name(partitions.add_months(floor, -n)) for n in range(1, 25)}
+    # A year old: the week before now, then from its creation on; never the year before it.
+    near, far = queries(old)
+    before = {partitions.partition_name(partitions.add_months(partitions.month_of(year_ago - timedelta(days=1)), -n))
+              for n in range(1, 12)}
+    assert _scanned(far) and not _scanned(far) & before
+    assert partitions.partition_name(partitions.month_of(year_ago)) in _scanned(far)
