@@ -42,6 +42,17 @@ class ItemSerializer(serializers.Serializer):
     owner = OwnerSerializer()
 
 
+def item_row(row: dict) -> dict:
+    """ItemSerializer's output for a `selectors.live_items` row, without its per-field cost
+    (agepar/representation.py; tests/perf/test_representation.py holds them equal)."""
+    return {
+        "id": row["id"], "name": row["original_name"], "size": row["size"], "content_type": row["content_type"],
+        "sha256": row["sha256"], "created_at": row["created_at"], "expires_at": row["expires_at"],
+        "max_downloads": row["max_downloads"], "downloads": row["downloads"], "has_password": row["has_password"],
+        "owner": {"id": row["owner_id"], "nome": row["owner__nome"]},
+    }
+
+
 class ItemCreatedSerializer(ItemSerializer):
     link = serializers.URLField(help_text="O link público; mostrado só nesta resposta.")
 
@@ -106,7 +117,7 @@ class ItemListCreateApi(GenericAPIView):
         if scope == "all" and not _is_admin(request.user):
             raise Forbidden("Só administradores veem os arquivos de todos.", code="missing_role")
         page = self.paginate_queryset(selectors.live_items(owner=None if scope == "all" else request.user))
-        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+        return self.get_paginated_response([item_row(row) for row in page])
 
     @extend_schema(
         tags=["fileshare"], request={"multipart/form-data": UploadSerializer},

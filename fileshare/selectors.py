@@ -1,23 +1,32 @@
 """Reads of the fileshare app."""
 
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+
 from accounts.models import User
 from agepar.routers import lag_tolerant
 from fileshare import tokens
-from fileshare.models import FileShareItem, FileShareItemQuerySet, RevokedLink
+from fileshare.models import FileShareItem, RevokedLink
 
+# What ItemSerializer reads from an instance (the detail, the delete).
 ITEM_FIELDS = ("id", "original_name", "size", "content_type", "sha256", "created_at", "expires_at",
                "max_downloads", "downloads", "password", "owner_id", "owner__id", "owner__nome")
+# The columns of the API list's rows (fileshare.api.item_row); the password hash is not one of them.
+ITEM_COLUMNS = ("id", "original_name", "size", "content_type", "sha256", "created_at", "expires_at",
+                "max_downloads", "downloads", "owner_id", "owner__nome")
 PUBLIC_FIELDS = ("id", "original_name", "storage_name", "size", "content_type", "expires_at", "max_downloads",
                  "downloads", "password", "deleted_at")
 
 
-def live_items(*, owner: User | None = None) -> FileShareItemQuerySet:
-    """Live items (not deleted, not expired), newest first; all owners when `owner` is None. From the
-    read replica if usable (agepar/routers.py): the API list, never a read followed by a write."""
+def live_items(*, owner: User | None = None) -> QuerySet:
+    """Live items (not deleted, not expired), newest first, as ITEM_COLUMNS dicts plus `has_password`;
+    all owners when `owner` is None. From the read replica if usable (agepar/routers.py): the API list,
+    never a read followed by a write."""
     qs = FileShareItem.objects.using(lag_tolerant()).live()
     if owner is not None:
         qs = qs.filter(owner=owner)
-    return qs.select_related("owner").only(*ITEM_FIELDS).order_by("-id")
+    # FileShareItem.has_password, computed by the database so that the hash never leaves it.
+    has_password = ExpressionWrapper(~Q(password=""), output_field=BooleanField())
+    return qs.order_by("-id").values(*ITEM_COLUMNS, has_password=has_password)
 
 
 def visible_item(*, pk: int, user: User, admin: bool) -> FileShareItem | None:

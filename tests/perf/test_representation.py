@@ -5,12 +5,16 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from agepar.renderers import ORJSONRenderer
 from audits import selectors as audit_selectors
 from audits.api import AuditEventSerializer, event_row
 from audits.services import record
+from fileshare import selectors as fileshare_selectors
+from fileshare.api import ItemSerializer, item_row
+from fileshare.models import FileShareItem
 from submissions import selectors as submission_selectors
 from submissions.api import SubmissionSerializer, SubmissionSummarySerializer, full_row, submission_body, summary_row
 from submissions.models import Submission
@@ -61,6 +65,37 @@ def test_audit_rows_match_the_serializer(db, owner):
     # The serializer reads the same values; a session id and an IP exercise the non-string fields.
     rows[0] = {**rows[0], "session_public_id": uuid.uuid4(), "ip": "10.0.0.1"}
     assert rendered(event_row(row) for row in rows) == rendered(AuditEventSerializer(rows, many=True).data)
+
+
+@pytest.fixture
+def shares(owner, other_user) -> dict[str, FileShareItem]:
+    now = timezone.now()
+
+    def share(n: int, owner, **fields) -> FileShareItem:
+        return FileShareItem.objects.create(
+            owner=owner, original_name=f"relatório {n} \u2028 ação.pdf", storage_name=f"t/{n}", size=n * 1000,
+            content_type="application/pdf", sha256=f"{n:064x}", token_hash=f"{n:064x}", **fields)
+
+    return {
+        "plain": share(1, owner, expires_at=now + dt.timedelta(days=7)),
+        "protected": share(2, owner, expires_at=now + dt.timedelta(days=1), password=make_password("segredo"),
+                           max_downloads=3, downloads=1),
+        # Whole seconds (no fraction in the ISO text), another owner, its download limit reached: still listed.
+        "exhausted": share(3, other_user, expires_at=(now + dt.timedelta(days=30)).replace(microsecond=0),
+                           created_at=now.replace(microsecond=0), max_downloads=2, downloads=2),
+        "expired": share(4, owner, expires_at=now - dt.timedelta(seconds=1), password=make_password("segredo")),
+        "deleted": share(5, owner, expires_at=now + dt.timedelta(days=7), deleted_at=now),
+    }
+
+
+@pytest.mark.parametrize("scope", ["all", "own"])
+def test_fileshare_item_rows_match_the_serializer(shares, owner, scope):
+    rows = list(fileshare_selectors.live_items(owner=owner if scope == "own" else None))
+    listed = ["exhausted", "protected", "plain"] if scope == "all" else ["protected", "plain"]
+    assert [row["id"] for row in rows] == [shares[name].pk for name in listed]  # never the expired or deleted
+    assert "password" not in rows[0]  # the hash stays in the database: only whether there is one
+    instances = [FileShareItem.objects.select_related("owner").get(pk=shares[name].pk) for name in listed]
+    assert rendered(item_row(row) for row in rows) == rendered(ItemSerializer(instances, many=True).data)
 
 
 def test_orjson_renderer_writes_drf_bytes():
