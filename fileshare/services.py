@@ -253,10 +253,14 @@ def uploads_abort_abandoned(*, batch_size: int = 500, dry_run: bool = False) -> 
 
 
 def _claimed(names: list[str]) -> list[str]:
-    """The blobs of items not deleted, and the objects of direct uploads still in flight."""
-    return [*FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
-            .values_list("storage_name", flat=True),
-            *DirectUpload.objects.filter(storage_name__in=names).values_list("storage_name", flat=True)]
+    """The objects of direct uploads still in flight, and the blobs of items not deleted.
+
+    Race: a `complete` committing between the two queries (its row leaves the uploads and its item
+    appears in one transaction). Uploads are read first: a row only ever moves from them to the items,
+    so one that the first query misses has already committed its item, which the second one sees."""
+    uploads = list(DirectUpload.objects.filter(storage_name__in=names).values_list("storage_name", flat=True))
+    return [*uploads, *FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
+            .values_list("storage_name", flat=True)]
 
 
 def orphan_blobs_remove(*, batch_size: int = 500, dry_run: bool = False) -> int:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from audits.models import AuditEvent
@@ -353,6 +354,31 @@ def test_the_in_flight_object_is_no_orphan(owner_client, s3_storage, monkeypatch
     with django_capture_on_commit_callbacks(execute=True):
         assert services.orphan_blobs_remove() == 1
     assert objects(s3_storage) == []
+
+
+def test_an_upload_completed_while_the_sweep_reads_keeps_its_object(owner_client, anon_client, s3_storage,
+                                                                    monkeypatch, django_capture_on_commit_callbacks):
+    # The sweep reads who claims a blob in two queries; a `complete` commits between them (its row moves
+    # from the uploads to the items in one transaction). The object is an item's: it must stay.
+    monkeypatch.setattr(services, "ORPHAN_MIN_AGE", timedelta(seconds=-5))  # the PUT was long ago
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    queries: list[str] = []
+    completed = []
+
+    def complete_before_the_second_query(execute, sql, params, many, context):
+        queries.append(sql)
+        if len(queries) == 2 and not completed:
+            completed.append(complete(owner_client, started["id"]))
+        return execute(sql, params, many, context)
+
+    with (django_capture_on_commit_callbacks(execute=True),
+          connection.execute_wrapper(complete_before_the_second_query)):
+        services.orphan_blobs_remove()
+    assert completed[0].status_code == 201, completed[0].content
+    assert objects(s3_storage) == [FileShareItem.objects.get().storage_name]
+    download = anon_client.get(public_path(completed[0].json()["link"]) + "/download")
+    assert requests.get(download["Location"], timeout=10).content == PDF
 
 
 def test_with_the_filesystem_storage_direct_uploads_answer_409(owner_client):
