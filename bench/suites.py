@@ -688,8 +688,11 @@ def direct(ctx) -> None:
     with moto_server(ctx.work) as endpoint:
         s3 = s3_client(endpoint)
         s3.create_bucket(Bucket=BUCKET)
+        # Each round's single PUT keeps its reservation after its item is deleted, until its URL expires
+        # (docs/API.md, "A single PUT's URL"): room for one per round, and for the round's uploads.
         with server(ctx.env, ctx.work, **s3_env(endpoint), FILESHARE_MAX_UPLOAD_SIZE=str(size + mib),
-                    FILESHARE_USER_QUOTA_BYTES=str(size * 3), FILESHARE_S3_VERIFIES_CHECKSUMS="1") as base:
+                    FILESHARE_USER_QUOTA_BYTES=str(size * (ctx.runs + 2)),
+                    FILESHARE_S3_VERIFIES_CHECKSUMS="1") as base:
             headers = {**_headers(client, base), "Content-Type": "application/json"}
 
             def call(method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:

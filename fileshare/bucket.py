@@ -59,10 +59,14 @@ def _object(name: str) -> dict[str, str]:
 
 
 def presign_put(name: str, *, size: int, sha256: str, expires_in: int) -> PresignedPut:
-    """One PUT of the whole file. Signed into it: the exact length, `If-None-Match: *` (the object can be
-    written once, so nobody overwrites it after `complete` checked it) and the declared SHA-256, if any,
+    """One PUT of the whole file. Signed into it: the exact length, `If-None-Match: *` (no write while an
+    object is there, so nobody replaces it after `complete` checked it) and the declared SHA-256, if any,
     with its algorithm: S3 verifies it on arrival (BadDigest otherwise) and keeps it, so that HEAD
-    returns it (`stat`). Without `x-amz-sdk-checksum-algorithm` S3 would check the value but store none."""
+    returns it (`stat`). Without `x-amz-sdk-checksum-algorithm` S3 would check the value but store none.
+
+    The URL is good for any number of writes until it expires: once the object is deleted (refused,
+    aborted, the item deleted) it can write the key again. fileshare.direct._end keeps the reservation
+    until then for that reason."""
     params = {**_object(name), "ContentLength": size, "IfNoneMatch": "*"}
     headers = {"If-None-Match": "*"}
     if sha256:

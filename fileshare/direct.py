@@ -7,6 +7,7 @@ HEAD), sniffs the type from the first bytes (a ranged GET), and takes the SHA-25
 when it can trust it (a single PUT of a declared sha256, FILESHARE_S3_VERIFIES_CHECKSUMS on), else reads
 the object once for it (docs/scaling.md "Uploads straight to the bucket"); only then the reservation
 becomes a live item. A refused file is deleted; an abandoned upload is aborted by cleanup_fileshare.
+An ended single PUT keeps its row until its URL has expired (_end says why).
 Every step leaves its audit event in the transaction that changes the row.
 """
 
@@ -103,9 +104,9 @@ def part_length(upload: DirectUpload, number: int) -> int:
 
 
 def upload_for(*, pk, owner: User) -> DirectUpload:
-    """The owner's upload in flight; 404 for anyone else's, or one that is gone."""
+    """The owner's upload in flight; 404 for anyone else's, or one that has ended or is gone."""
     ensure_available()
-    upload = DirectUpload.objects.filter(pk=pk, owner=owner).first()
+    upload = DirectUpload.objects.in_flight().filter(pk=pk, owner=owner).first()
     if upload is None:
         raise NotFound()
     return upload
@@ -118,7 +119,7 @@ def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], reque
     `parts` [(number, ETag)] is the multipart upload's list (empty for a single PUT). A list that does
     not match, or an object not uploaded yet, changes nothing (the client may try again); a size that
     is not the declared one, a refused type or a SHA-256 other than the declared one ends the upload:
-    the object is deleted and the reservation released.
+    the object is deleted and the reservation ended (_end).
     """
     parts = sorted(parts)
     if upload.multipart_id and [number for number, _ in parts] != list(range(1, upload.part_count + 1)):
@@ -130,7 +131,7 @@ def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], reque
     try:
         size, content_type, sha256 = _verified(upload, parts, claimed, request)
         with transaction.atomic():
-            if _release(upload, claimed):
+            if _end(upload, claimed):
                 return add_item(owner=upload.owner, name=upload.original_name, storage_name=upload.storage_name,
                                 size=size, content_type=content_type, sha256=sha256, ttl=upload.ttl,
                                 password_hash=upload.password, max_downloads=upload.max_downloads,
@@ -187,10 +188,10 @@ def _aborted() -> Gone:
 def _claim(upload: DirectUpload):
     """One `complete` at a time, and only before the deadline: a conditional UPDATE decides."""
     now = timezone.now()
-    if DirectUpload.objects.filter(pk=upload.pk, completing_since__isnull=True, expires_at__gt=now).update(
-            completing_since=now):
+    in_flight = DirectUpload.objects.in_flight().filter(pk=upload.pk)
+    if in_flight.filter(completing_since__isnull=True, expires_at__gt=now).update(completing_since=now):
         return now
-    current = DirectUpload.objects.filter(pk=upload.pk).values_list("completing_since", "expires_at").first()
+    current = in_flight.values_list("completing_since", "expires_at").first()
     if current is None:
         raise NotFound()
     if current[0] is not None:
@@ -198,19 +199,30 @@ def _claim(upload: DirectUpload):
     raise Gone("O prazo deste envio terminou; comece outro.", code="upload_expired")
 
 
-def _release(upload: DirectUpload, claimed) -> bool:
-    """Delete the reservation this request claimed; False if cleanup aborted it meanwhile."""
-    return bool(DirectUpload.objects.filter(pk=upload.pk, completing_since=claimed).delete()[0])
+def _end(upload: DirectUpload, claimed=None) -> bool:
+    """End the upload in flight that this request claimed (`claimed`, its claim's time), or that no
+    request claims (None); False if it ended meanwhile (aborted, or another request's claim).
+
+    A multipart upload's row is deleted: its part URLs write nothing once the upload id is completed or
+    aborted. A single PUT's row stays, ended, until `expires_at`: `If-None-Match: *` stops its URL only
+    while an object is there, and once the object is deleted (refused, aborted, the item deleted) the
+    same URL writes it again. So the row keeps counting in the quota (services.check_quota) and claiming
+    the key from the orphan sweep until cleanup_fileshare, the URL dead, deletes the key once more.
+    """
+    rows = DirectUpload.objects.in_flight().filter(pk=upload.pk, completing_since=claimed)
+    if upload.multipart_id:
+        return bool(rows.delete()[0])
+    return bool(rows.update(ended_at=timezone.now(), completing_since=None))
 
 
 def _unclaim(upload: DirectUpload, claimed) -> None:
-    # A no-op once the row is gone (refused, completed or aborted): then nothing is left to retry.
-    DirectUpload.objects.filter(pk=upload.pk, completing_since=claimed).update(completing_since=None)
+    # A no-op once the upload has ended (refused, completed or aborted): then nothing is left to retry.
+    DirectUpload.objects.in_flight().filter(pk=upload.pk, completing_since=claimed).update(completing_since=None)
 
 
 def _refuse(upload: DirectUpload, claimed, reason: str, request, **details) -> None:
     with transaction.atomic():
-        if _release(upload, claimed):
+        if _end(upload, claimed):
             record("fileshare.upload_refused", status="failure", actor=upload.owner, request=request, kind=KIND,
                    target=upload, details={"name": upload.original_name, "reason": reason,
                                            "declared_size": upload.size, **details})
@@ -218,10 +230,10 @@ def _refuse(upload: DirectUpload, claimed, reason: str, request, **details) -> N
 
 
 def upload_abort(*, upload: DirectUpload, request: HttpRequest | None = None) -> None:
-    """The owner gives up: the reservation goes, and the parts or object with it (on commit)."""
+    """The owner gives up: the upload ends (_end), and its parts or object go (on commit)."""
     with transaction.atomic():
-        if not DirectUpload.objects.filter(pk=upload.pk, completing_since__isnull=True).delete()[0]:
-            if DirectUpload.objects.filter(pk=upload.pk).exists():
+        if not _end(upload):
+            if DirectUpload.objects.in_flight().filter(pk=upload.pk).exists():
                 raise Conflict("Este envio já está sendo concluído.", code="upload_in_progress")
             raise NotFound()
         record("fileshare.upload_aborted", actor=upload.owner, request=request, kind=KIND, target=upload,

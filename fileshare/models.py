@@ -105,11 +105,19 @@ class RevokedLink(models.Model):
 
 
 class DirectUploadQuerySet(models.QuerySet):
+    def in_flight(self) -> "DirectUploadQuerySet":
+        """Not completed, refused or aborted yet: what `complete` and DELETE act on."""
+        return self.filter(ended_at__isnull=True)
+
     def abandoned(self, now: datetime, *, grace) -> "DirectUploadQuerySet":
-        """Past their deadline and not being completed (or stuck completing for longer than `grace`):
-        what cleanup_fileshare aborts. A `complete` claims an upload only before its deadline."""
-        return self.filter(Q(completing_since__isnull=True) | Q(completing_since__lte=now - grace),
-                           expires_at__lte=now)
+        """In flight past their deadline and not being completed (or stuck completing for longer than
+        `grace`): what cleanup_fileshare aborts. A `complete` claims an upload only before its deadline."""
+        return self.in_flight().filter(Q(completing_since__isnull=True) | Q(completing_since__lte=now - grace),
+                                       expires_at__lte=now)
+
+    def spent(self, now: datetime) -> "DirectUploadQuerySet":
+        """Ended single PUTs whose presigned URL has expired: what cleanup_fileshare drops."""
+        return self.filter(ended_at__isnull=False, expires_at__lte=now)
 
 
 class DirectUpload(models.Model):
@@ -117,7 +125,11 @@ class DirectUpload(models.Model):
 
     The row is the reservation: its `size` and one item count toward the owner's quota from
     `POST /api/fileshare/uploads` until it is completed (it becomes a FileShareItem with the same
-    `storage_name`), refused or aborted; then it is deleted. The password is kept hashed, as on the item.
+    `storage_name`, which counts instead while it is live), refused or aborted. Then a multipart
+    upload's row is deleted; a single PUT's is kept, ended (`ended_at`), until `expires_at`: its
+    presigned URL can write the key again once the object is deleted (fileshare.direct._end), so the
+    row still counts and claims the key until cleanup_fileshare deletes it once more and drops the row.
+    The password is kept hashed, as on the item.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -137,6 +149,8 @@ class DirectUpload(models.Model):
     expires_at = models.DateTimeField("concluir até")
     # Set by the one `complete` request that claimed the upload (a conditional UPDATE), until it ends.
     completing_since = models.DateTimeField("concluindo desde", null=True, blank=True)
+    # When a single PUT was completed, refused or aborted; its row stays until its URL has expired.
+    ended_at = models.DateTimeField("encerrado em", null=True, blank=True)
 
     objects = DirectUploadQuerySet.as_manager()
 

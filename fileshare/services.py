@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,10 +36,13 @@ COMPLETE_GRACE = timedelta(hours=1)
 
 
 def check_quota(owner: User, size: int) -> None:
-    """Room for one more file of `size` bytes? Live items and the reservations of direct uploads in
-    flight both count. Inside a transaction, call lock_owner() first."""
+    """Room for one more file of `size` bytes? Live items and the reservations of direct uploads both
+    count: in flight, or ended but still holding their key (fileshare.direct._end), except one whose key
+    is a live item's (it counts as the item). Inside a transaction, call lock_owner() first."""
+    reserved = DirectUpload.objects.filter(owner=owner).filter(
+        ~Exists(FileShareItem.objects.live().filter(storage_name=OuterRef("storage_name"))))
     usage = [qs.aggregate(items=Count("pk"), total=Coalesce(Sum("size"), 0)) for qs in (
-        FileShareItem.objects.live().filter(owner=owner), DirectUpload.objects.filter(owner=owner))]
+        FileShareItem.objects.live().filter(owner=owner), reserved)]
     if sum(u["items"] for u in usage) >= settings.FILESHARE_USER_MAX_ITEMS:
         raise Conflict("Você atingiu o número máximo de arquivos compartilhados. Exclua algum antes de enviar outro.",
                        code="too_many_items")
@@ -252,12 +255,35 @@ def uploads_abort_abandoned(*, batch_size: int = 500, dry_run: bool = False) -> 
         total += count
 
 
-def _claimed(names: list[str]) -> list[str]:
-    """The objects of direct uploads still in flight, and the blobs of items not deleted.
+def uploads_drop_ended(*, batch_size: int = 500, dry_run: bool = False) -> int:
+    """Drop the rows of ended single PUTs whose URL has expired, after deleting their keys once more (what
+    the URL wrote after the object was deleted), but for the blobs of items not deleted; one
+    `fileshare.cleanup` event per batch lists them."""
+    spent = DirectUpload.objects.spent(timezone.now())
+    if dry_run:
+        return spent.count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(_skip_locked(spent.order_by("expires_at", "pk")).values_list("pk", "storage_name")[:batch_size])
+            if not rows:
+                return total
+            names = [name for _, name in rows]
+            items = set(FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
+                        .values_list("storage_name", flat=True))
+            count = DirectUpload.objects.filter(pk__in=[pk for pk, _ in rows]).delete()[0]
+            _record_cleanup("ended_uploads", count=count, uploads=[str(pk) for pk, _ in rows])
+            transaction.on_commit(partial(blobs.delete, [name for name in names if name not in items]))
+        total += count
 
-    Race: a `complete` committing between the two queries (its row leaves the uploads and its item
-    appears in one transaction). Uploads are read first: a row only ever moves from them to the items,
-    so one that the first query misses has already committed its item, which the second one sees."""
+
+def _claimed(names: list[str]) -> list[str]:
+    """The objects of direct uploads (in flight, or ended and not yet dropped by cleanup), and the blobs
+    of items not deleted.
+
+    Race: a `complete` committing between the two queries (its item appears in the transaction that
+    ends or deletes its row). Uploads are read first: an object whose row the first query misses because
+    of a `complete` has its item committed already, which the second query sees."""
     uploads = list(DirectUpload.objects.filter(storage_name__in=names).values_list("storage_name", flat=True))
     return [*uploads, *FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
             .values_list("storage_name", flat=True)]

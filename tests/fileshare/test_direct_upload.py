@@ -81,7 +81,7 @@ def test_single_put_goes_live_only_after_complete_with_sniffed_type_and_sha256(o
     assert body["size"] == len(PNG) and body["sha256"] == sha256(PNG)
     assert body["max_downloads"] == 2
     item = FileShareItem.objects.get(pk=body["id"])
-    assert item.storage_name == reservation.storage_name and not DirectUpload.objects.exists()
+    assert item.storage_name == reservation.storage_name and not DirectUpload.objects.in_flight().exists()
     assert [i["id"] for i in owner_client.get(ITEMS_URL).json()["results"]] == [item.pk]
     download = anon_client.get(public_path(body["link"]) + "/download")
     assert requests.get(download["Location"], timeout=10).content == PNG
@@ -147,7 +147,8 @@ def test_a_lying_size_is_refused_and_the_object_deleted(owner_client, owner, s3_
     with django_capture_on_commit_callbacks(execute=True):
         response = complete(owner_client, started["id"])
     assert response.status_code == 400 and response.json()["code"] == "size_mismatch"
-    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0 and not DirectUpload.objects.exists()
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0
+    assert not DirectUpload.objects.in_flight().exists()  # ended: its row stays while its URL lives
     event = AuditEvent.objects.get(action="fileshare.upload_refused")
     assert event.status == "failure" and event.actor_id == owner.pk
     assert event.details["reason"] == "size_mismatch" and event.details["stored_size"] == len(sent)
@@ -176,7 +177,8 @@ def test_a_forbidden_type_is_refused_with_415_and_the_object_deleted(owner_clien
     with django_capture_on_commit_callbacks(execute=True):
         response = complete(owner_client, started["id"])
     assert response.status_code == 415 and response.json()["code"] == "unsupported_file_type"
-    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0 and not DirectUpload.objects.exists()
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0
+    assert not DirectUpload.objects.in_flight().exists()
     assert AuditEvent.objects.get(action="fileshare.upload_refused").details["reason"] == "unsupported_file_type"
 
 
@@ -247,10 +249,74 @@ def test_the_owner_aborts_an_upload(owner_client, s3_storage, small_parts, djang
     send_parts(started, content)
     with django_capture_on_commit_callbacks(execute=True):
         assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 204
+    # Its row goes at once (so does its reservation): the part URLs died with the upload id.
     assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == [] and not DirectUpload.objects.exists()
+    first = started["parts"][0]
+    assert put(first["url"], content[:first["size"]], first["headers"])[0] != 200
+    assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == []
     event = AuditEvent.objects.get(action="fileshare.upload_aborted")
     assert event.details["via"] == "owner" and event.target_id == started["id"]
     assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 404
+
+
+EXE = b"MZ\x90\x00" + bytes(len(PDF) - 4)  # a refused type, of the PDF's length
+
+
+@pytest.mark.parametrize("end", ["aborted", "refused", "completed, then the item deleted"])
+def test_an_ended_single_put_keeps_its_reservation_until_its_url_dies(owner_client, s3_storage, settings,
+                                                                      monkeypatch, end,
+                                                                      django_capture_on_commit_callbacks):
+    # `If-None-Match: *` stops the presigned PUT only while the object is there: once the object is
+    # deleted, the same URL writes it again until expires_at. What it writes stays counted and cleaned.
+    settings.FILESHARE_USER_MAX_ITEMS = 1
+    monkeypatch.setattr(services, "ORPHAN_MIN_AGE", timedelta(seconds=-5))  # every blob is old enough
+    content = EXE if end == "refused" else PDF
+    started = start(owner_client).json()
+    (part,) = started["parts"]
+    key = DirectUpload.objects.get().storage_name
+    send_parts(started, content)
+    with django_capture_on_commit_callbacks(execute=True):
+        if end == "aborted":
+            assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 204
+        elif end == "refused":
+            assert complete(owner_client, started["id"]).status_code == 415
+        else:
+            item = complete(owner_client, started["id"]).json()
+            assert owner_client.delete(f"{ITEMS_URL}/{item['id']}").status_code == 204
+    assert objects(s3_storage) == []
+    assert put(part["url"], content, part["headers"])[0] == 200  # the URL lives on
+    # For the API the upload is over...
+    assert complete(owner_client, started["id"]).status_code == 404
+    assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 404
+    # ...but its reservation holds what the URL wrote: it counts in the quota and the orphan sweep leaves it.
+    response = start(owner_client)
+    assert response.status_code == 409 and response.json()["code"] == "too_many_items"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.orphan_blobs_remove() == 0
+    assert objects(s3_storage) == [key]
+    # Once the URL is dead, cleanup deletes the key once more and releases the reservation.
+    DirectUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("cleanup_fileshare", stdout=out)
+    assert "ended=1" in out.getvalue() and "aborted=0" in out.getvalue()
+    assert objects(s3_storage) == [] and not DirectUpload.objects.exists()
+    event = AuditEvent.objects.get(action="fileshare.cleanup", details__step="ended_uploads")
+    assert event.details == {"step": "ended_uploads", "count": 1, "uploads": [started["id"]]}
+    assert event.actor_label == services.CLEANUP_ACTOR
+    assert start(owner_client).status_code == 201
+
+
+def test_a_completed_single_puts_object_outlives_its_ended_reservation(owner_client, s3_storage,
+                                                                       django_capture_on_commit_callbacks):
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    item = complete(owner_client, started["id"]).json()
+    DirectUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.uploads_drop_ended() == 1
+    assert objects(s3_storage) == [FileShareItem.objects.get(pk=item["id"]).storage_name]
+    assert not DirectUpload.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)  # the parts and objects go when the cleanup's batch commits
@@ -283,8 +349,8 @@ def test_cleanup_aborts_abandoned_uploads_and_keeps_the_others(owner_client, s3_
     assert complete(owner_client, abandoned_put["id"]).status_code == 404
 
 
-def test_reservations_count_toward_the_quota_until_completed_or_aborted(owner_client, s3_storage, settings,
-                                                                        django_capture_on_commit_callbacks):
+def test_reservations_count_toward_the_quota_until_completed_or_released(owner_client, s3_storage, settings,
+                                                                         django_capture_on_commit_callbacks):
     settings.FILESHARE_USER_MAX_ITEMS = 2
     settings.FILESHARE_USER_QUOTA_BYTES = 3 * len(PDF)
     first = start(owner_client).json()
@@ -296,11 +362,16 @@ def test_reservations_count_toward_the_quota_until_completed_or_aborted(owner_cl
     assert upload(owner_client).status_code == 409  # the streamed upload counts them too
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.delete(f"{UPLOADS_URL}/{second['id']}")
+    # An aborted single PUT holds its reservation until its URL has expired and cleanup released it.
+    assert upload(owner_client).status_code == 409
+    DirectUpload.objects.filter(pk=second["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.uploads_drop_ended() == 1
     send_parts(first, PDF)
     assert complete(owner_client, first["id"]).status_code == 201  # becomes an item: still one of two
     assert upload(owner_client).status_code == 201
     assert start(owner_client).json()["code"] == "too_many_items"
-    assert DirectUpload.objects.count() == 0
+    assert not DirectUpload.objects.in_flight().exists()
 
 
 @pytest.mark.parametrize("fields", [

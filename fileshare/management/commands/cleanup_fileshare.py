@@ -11,8 +11,8 @@ from fileshare import services
 
 class Command(BaseCommand):
     help = ("Marca como excluídos os arquivos expirados e apaga seus blobs, cancela os envios diretos "
-            "abandonados, remove blobs órfãos e apaga as linhas excluídas há mais tempo que "
-            "FILESHARE_DELETED_RETENTION.")
+            "abandonados, libera os envios encerrados cujo link de envio expirou, remove blobs órfãos e "
+            "apaga as linhas excluídas há mais tempo que FILESHARE_DELETED_RETENTION.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="only count what would be done")
@@ -23,7 +23,9 @@ class Command(BaseCommand):
         before = timezone.now() - timedelta(seconds=settings.FILESHARE_DELETED_RETENTION)
         expired = services.items_expire_overdue(batch_size=batch, dry_run=dry_run)
         aborted = services.uploads_abort_abandoned(batch_size=batch, dry_run=dry_run)
+        ended = services.uploads_drop_ended(batch_size=batch, dry_run=dry_run)
         orphans = services.orphan_blobs_remove(batch_size=batch, dry_run=dry_run)
         purged = services.items_purge_deleted(before=before, batch_size=batch, dry_run=dry_run)
         prefix = "[dry-run] " if dry_run else ""
-        self.stdout.write(f"{prefix}expired={expired} orphans={orphans} purged={purged} aborted={aborted}")
+        self.stdout.write(f"{prefix}expired={expired} orphans={orphans} purged={purged} aborted={aborted} "
+                          f"ended={ended}")
