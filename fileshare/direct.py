@@ -25,7 +25,7 @@ from agepar.errors import AppError, Conflict, Gone, NotFound, UnsupportedMediaTy
 from audits.services import record
 from fileshare import bucket
 from fileshare.models import DirectUpload, FileShareItem
-from fileshare.services import KIND, add_item, check_quota, lock_owner
+from fileshare.services import COMPLETE_GRACE, KIND, add_item, check_quota, lock_owner
 from fileshare.sniff import SNIFF_BYTES, sniff
 from fileshare.uploads import too_large
 
@@ -186,22 +186,27 @@ def _aborted() -> Gone:
 
 
 def _claim(upload: DirectUpload):
-    """One `complete` at a time, and only before the deadline: a conditional UPDATE decides."""
+    """One `complete` at a time, and only before the deadline: a conditional UPDATE decides.
+
+    A claim older than COMPLETE_GRACE is free to take: the `complete` that took it was killed (else the
+    upload would answer 409 until cleanup aborted it). Should that request only have been slow, its
+    _end no longer matches its claim, and it answers 410."""
     now = timezone.now()
-    in_flight = DirectUpload.objects.in_flight().filter(pk=upload.pk)
-    if in_flight.filter(completing_since__isnull=True, expires_at__gt=now).update(completing_since=now):
+    unclaimed = DirectUpload.objects.unclaimed(now, grace=COMPLETE_GRACE).filter(pk=upload.pk)
+    if unclaimed.filter(expires_at__gt=now).update(completing_since=now):
         return now
-    current = in_flight.values_list("completing_since", "expires_at").first()
-    if current is None:
+    current = list(DirectUpload.objects.in_flight().filter(pk=upload.pk).values_list("completing_since", flat=True))
+    if not current:
         raise NotFound()
-    if current[0] is not None:
+    if current[0] is not None and current[0] > now - COMPLETE_GRACE:
         raise Conflict("Este envio já está sendo concluído.", code="upload_in_progress")
     raise Gone("O prazo deste envio terminou; comece outro.", code="upload_expired")
 
 
 def _end(upload: DirectUpload, claimed=None) -> bool:
     """End the upload in flight that this request claimed (`claimed`, its claim's time), or that no
-    request claims (None); False if it ended meanwhile (aborted, or another request's claim).
+    request claims (None; DirectUpload.objects.unclaimed); False if it ended meanwhile, or another
+    request holds the claim.
 
     A multipart upload's row is deleted: its part URLs write nothing once the upload id is completed or
     aborted. A single PUT's row stays, ended, until `expires_at`: `If-None-Match: *` stops its URL only
@@ -209,7 +214,10 @@ def _end(upload: DirectUpload, claimed=None) -> bool:
     same URL writes it again. So the row keeps counting in the quota (services.check_quota) and claiming
     the key from the orphan sweep until cleanup_fileshare, the URL dead, deletes the key once more.
     """
-    rows = DirectUpload.objects.in_flight().filter(pk=upload.pk, completing_since=claimed)
+    if claimed is None:
+        rows = DirectUpload.objects.unclaimed(timezone.now(), grace=COMPLETE_GRACE).filter(pk=upload.pk)
+    else:
+        rows = DirectUpload.objects.in_flight().filter(pk=upload.pk, completing_since=claimed)
     if upload.multipart_id:
         return bool(rows.delete()[0])
     return bool(rows.update(ended_at=timezone.now(), completing_since=None))

@@ -109,11 +109,15 @@ class DirectUploadQuerySet(models.QuerySet):
         """Not completed, refused or aborted yet: what `complete` and DELETE act on."""
         return self.filter(ended_at__isnull=True)
 
+    def unclaimed(self, now: datetime, *, grace) -> "DirectUploadQuerySet":
+        """In flight and not being completed: no claim, or one older than `grace`, longer than a
+        `complete` can last (the request that took it died with its process)."""
+        return self.in_flight().filter(Q(completing_since__isnull=True) | Q(completing_since__lte=now - grace))
+
     def abandoned(self, now: datetime, *, grace) -> "DirectUploadQuerySet":
-        """In flight past their deadline and not being completed (or stuck completing for longer than
-        `grace`): what cleanup_fileshare aborts. A `complete` claims an upload only before its deadline."""
-        return self.in_flight().filter(Q(completing_since__isnull=True) | Q(completing_since__lte=now - grace),
-                                       expires_at__lte=now)
+        """Unclaimed past their deadline: what cleanup_fileshare aborts. A `complete` claims an upload
+        only before its deadline."""
+        return self.unclaimed(now, grace=grace).filter(expires_at__lte=now)
 
     def spent(self, now: datetime) -> "DirectUploadQuerySet":
         """Ended single PUTs whose presigned URL has expired: what cleanup_fileshare drops."""

@@ -31,7 +31,8 @@ NAME_COLUMN_LENGTH: int = FileShareItem._meta.get_field("original_name").max_len
 CLEANUP_ACTOR = "system:cleanup_fileshare"
 # A blob is written before its row commits; younger blobs may belong to an upload in flight.
 ORPHAN_MIN_AGE = timedelta(hours=1)
-# How long a direct upload's `complete` may take (it reads the object back) before cleanup aborts it anyway.
+# How long a direct upload's `complete` may take (it reads the object back): a claim older than this is
+# a request that died, and the upload is free again (to complete, abort, or for cleanup to abort).
 COMPLETE_GRACE = timedelta(hours=1)
 
 

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from agepar.errors import AppError
 from audits.models import AuditEvent
 from bench.s3 import multipart_uploads, objects, put, send_parts
 from fileshare import bucket, direct, services
@@ -226,10 +227,44 @@ def test_one_complete_at_a_time_and_none_after_the_deadline(owner_client, s3_sto
     response = complete(owner_client, started["id"])
     assert response.status_code == 409 and response.json()["code"] == "upload_in_progress"
     assert owner_client.delete(f"{UPLOADS_URL}/{started['id']}").status_code == 409
-    DirectUpload.objects.update(completing_since=None, expires_at=timezone.now() - timedelta(seconds=1))
-    response = complete(owner_client, started["id"])
-    assert response.status_code == 410 and response.json()["code"] == "upload_expired"
+    for claim in (None, timezone.now() - services.COMPLETE_GRACE - timedelta(seconds=1)):  # none, or a dead one
+        DirectUpload.objects.update(completing_since=claim, expires_at=timezone.now() - timedelta(seconds=1))
+        response = complete(owner_client, started["id"])
+        assert response.status_code == 410 and response.json()["code"] == "upload_expired"
     assert FileShareItem.objects.count() == 0
+
+
+@pytest.mark.parametrize("then", ["complete", "abort"])
+def test_a_claim_older_than_a_complete_can_last_is_free(owner_client, s3_storage, monkeypatch, then,
+                                                        django_capture_on_commit_callbacks):
+    # A `complete` killed mid-way leaves its claim: past COMPLETE_GRACE, the upload is free again.
+    started = start(owner_client).json()
+    send_parts(started, PDF)
+    upload = DirectUpload.objects.get()
+    answers = []
+    real_stat = bucket.stat
+
+    def hang_then_stat(name: str):
+        # This request (A) claimed the upload, then hung for longer than a complete can take;
+        # meanwhile the owner completes or aborts it (B, whose own stat is the real one).
+        monkeypatch.setattr(bucket, "stat", real_stat)
+        DirectUpload.objects.update(completing_since=timezone.now() - services.COMPLETE_GRACE - timedelta(seconds=1))
+        if then == "complete":
+            answers.append(complete(owner_client, started["id"]))
+        else:
+            answers.append(owner_client.delete(f"{UPLOADS_URL}/{started['id']}"))
+        return real_stat(name)
+
+    monkeypatch.setattr(bucket, "stat", hang_then_stat)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AppError) as late:
+        direct.upload_complete(upload=upload, parts=[])
+    assert answers[0].status_code == (201 if then == "complete" else 204), answers[0].content
+    # A wakes up to find its claim gone: 410, and nothing of B's undone.
+    assert late.value.status == 410 and late.value.code == "upload_aborted"
+    assert FileShareItem.objects.count() == (1 if then == "complete" else 0)
+    assert objects(s3_storage) == ([upload.storage_name] if then == "complete" else [])
+    assert [e.details.get("via") for e in AuditEvent.objects.filter(
+        action__in=["fileshare.uploaded", "fileshare.upload_aborted"])] == ["direct" if then == "complete" else "owner"]
 
 
 def test_other_users_get_404_on_someone_elses_upload(owner_client, other_client, staff_client, s3_storage):
