@@ -1,5 +1,5 @@
-"""The bucket's side of direct uploads: presigned PUTs, multipart calls, HEAD (size and S3's stored
-SHA-256, if any), a ranged GET of the first bytes, reading an object back, and the probe behind the
+"""The bucket's side of direct uploads: presigned PUTs, multipart calls, HEAD (size, S3's stored
+SHA-256 if any, Content-Encoding), a ranged GET of the first bytes, reading an object back, and the probe behind the
 deploy check agepar.W005 (does the bucket verify x-amz-checksum-sha256?).
 
 Only with FILESHARE_STORAGE=s3, where the default storage is django-storages' S3Storage: its boto3
@@ -104,10 +104,13 @@ def complete_multipart(name: str, multipart_id: str, parts: list[tuple[int, str]
 class Stored:
     size: int
     sha256: str  # hex, S3's checksum of the whole object; "" if it keeps none (or only a multipart one)
+    # The PUT's Content-Encoding, which S3 keeps and serves back: not signed, so the uploader's choice.
+    content_encoding: str
 
 
 def stat(name: str) -> Stored | None:
-    """The stored object's length and full-object SHA-256 (one HEAD), None if there is no object.
+    """The stored object's length, full-object SHA-256 and Content-Encoding (one HEAD), None if there is
+    no object.
 
     A multipart upload's checksum is composite ("…-N", a checksum of the parts' checksums): not the
     file's SHA-256, so it counts as none. moto returns it without the suffix or a ChecksumType, so the
@@ -125,7 +128,7 @@ def stat(name: str) -> Stored | None:
         sha256 = base64.b64decode(checksum, validate=True).hex() if checksum else ""
     except ValueError:
         sha256 = ""
-    return Stored(head["ContentLength"], sha256 if len(sha256) == 64 else "")
+    return Stored(head["ContentLength"], sha256 if len(sha256) == 64 else "", head.get("ContentEncoding") or "")
 
 
 def first_bytes(name: str, count: int) -> bytes:

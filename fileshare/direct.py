@@ -117,8 +117,9 @@ def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], reque
     """Check what the bucket holds and make it a live item; returns (item, link token).
 
     `parts` [(number, ETag)] is the multipart upload's list (empty for a single PUT). A list that does
-    not match, or an object not uploaded yet, changes nothing (the client may try again); a size that
-    is not the declared one, a refused type or a SHA-256 other than the declared one ends the upload:
+    not match, or an object not uploaded yet, changes nothing (the client may try again); an object
+    stored with a Content-Encoding, a size that is not the declared one, a refused type or a SHA-256
+    other than the declared one ends the upload:
     the object is deleted and the reservation ended (_end).
     """
     parts = sorted(parts)
@@ -156,6 +157,12 @@ def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, reque
     stored = bucket.stat(upload.storage_name)
     if stored is None:
         raise Conflict("O arquivo ainda não foi enviado ao armazenamento.", code="not_uploaded")
+    if stored.content_encoding:
+        # S3 would serve the file with it: a browser would decode what was sniffed and hashed raw.
+        _refuse(upload, claimed, "content_encoding", request, content_encoding=stored.content_encoding[:100])
+        raise UnsupportedMediaType("O arquivo foi enviado com o cabeçalho Content-Encoding; envie os bytes do "
+                                   "arquivo como estão, sem ele. O envio foi descartado.",
+                                   code="unsupported_content_encoding")
     size = stored.size
     if size != upload.size:
         _refuse(upload, claimed, "size_mismatch", request, stored_size=size)

@@ -211,6 +211,38 @@ def test_a_declared_sha256_that_does_not_match_is_refused(owner_client, s3_stora
     assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0
 
 
+def test_an_object_stored_with_a_content_encoding_is_refused(owner_client, owner, s3_storage,
+                                                              django_capture_on_commit_callbacks):
+    # Only the length, If-None-Match and the checksum are signed: the uploader may add headers S3 keeps
+    # and serves back. A Content-Encoding would have browsers decode what the checks saw raw.
+    started = start(owner_client).json()
+    (part,) = started["parts"]
+    assert put(part["url"], PDF, {**part["headers"], "Content-Encoding": "gzip"})[0] == 200
+    key = DirectUpload.objects.get().storage_name
+    assert s3_storage.head_object(Bucket="agepar-compartilhados", Key=key)["ContentEncoding"] == "gzip"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = complete(owner_client, started["id"])
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_content_encoding"
+    assert objects(s3_storage) == [] and FileShareItem.objects.count() == 0
+    event = AuditEvent.objects.get(action="fileshare.upload_refused")
+    assert event.actor_id == owner.pk
+    assert event.details["reason"] == "content_encoding" and event.details["content_encoding"] == "gzip"
+
+
+def test_the_download_overrides_the_caching_headers_an_uploader_stored(owner_client, anon_client, s3_storage):
+    started = start(owner_client).json()
+    (part,) = started["parts"]
+    stored = {"Cache-Control": "public, max-age=31536000", "Expires": "Thu, 01 Jan 2037 00:00:00 GMT"}
+    assert put(part["url"], PDF, {**part["headers"], **stored})[0] == 200
+    body = complete(owner_client, started["id"]).json()
+    for download in (anon_client.get(public_path(body["link"]) + "/download"),
+                     owner_client.get(f"{ITEMS_URL}/{body['id']}/download")):
+        fetched = requests.get(download["Location"], timeout=10)
+        assert fetched.status_code == 200 and fetched.content == PDF
+        assert fetched.headers["Cache-Control"] == "private, no-store"
+        assert fetched.headers["Content-Encoding"] == "identity"
+
+
 def test_complete_before_the_bytes_arrived_changes_nothing(owner_client, s3_storage):
     started = start(owner_client).json()
     response = complete(owner_client, started["id"])
