@@ -143,11 +143,13 @@ def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], reque
                        code="invalid_parts") from exc
     except bucket.NoSuchUpload as exc:
         _unclaim(upload, claimed)
-        raise _aborted() from exc
+        raise _aborted("O armazenamento não tem mais este envio em partes (foi cancelado)") from exc
     except BaseException:
         _unclaim(upload, claimed)
         raise
-    raise _aborted()  # the reservation went meanwhile; cleanup_fileshare deletes the object too
+    # The upload ended meanwhile (aborted, or taken over past COMPLETE_GRACE): whoever ended it decides
+    # what becomes of the object.
+    raise _aborted("Este envio foi cancelado, ou concluído por outra requisição, enquanto era concluído")
 
 
 def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, request) -> tuple[int, str, str]:
@@ -188,8 +190,8 @@ def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, reque
     return size, content_type, sha256
 
 
-def _aborted() -> Gone:
-    return Gone("O envio foi cancelado por ter passado do prazo; comece outro.", code="upload_aborted")
+def _aborted(what_happened: str) -> Gone:
+    return Gone(f"{what_happened}; confira seus arquivos ou comece outro.", code="upload_aborted")
 
 
 def _claim(upload: DirectUpload):

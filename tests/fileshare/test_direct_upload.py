@@ -9,8 +9,10 @@ refuse reach `complete` here, which is the check under test.
 import base64
 import io
 import json
+import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -293,6 +295,7 @@ def test_a_claim_older_than_a_complete_can_last_is_free(owner_client, s3_storage
     assert answers[0].status_code == (201 if then == "complete" else 204), answers[0].content
     # A wakes up to find its claim gone: 410, and nothing of B's undone.
     assert late.value.status == 410 and late.value.code == "upload_aborted"
+    assert "prazo" not in late.value.detail  # it was not the deadline
     assert FileShareItem.objects.count() == (1 if then == "complete" else 0)
     assert objects(s3_storage) == ([upload.storage_name] if then == "complete" else [])
     assert [e.details.get("via") for e in AuditEvent.objects.filter(
@@ -626,3 +629,33 @@ def test_the_smallest_part_size_fits_10000_parts():
         assert -(-size // part_size) <= direct.MAX_PARTS or not valid
     assert direct.smallest_part_size(size) == 5 * MiB + 1 and direct.smallest_part_size(1) == 5 * MiB
 
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_api_md_lists_every_field_of_the_start_body():
+    row = next(line for line in (DOCS / "API.md").read_text().splitlines()
+               if line.startswith("| POST | `/api/fileshare/uploads` |"))
+    listed = re.search(r"JSON `\{([^}]*)\}`", row).group(1)
+    assert {name.strip('"') for name in listed.split(",")} == set(DirectUploadSerializer().fields)
+
+
+def test_api_md_lists_every_code_complete_answers():
+    table = (DOCS / "API.md").read_text().split("| answer of `complete` |", 1)[1].split("\n\n", 1)[0]
+    source = Path(direct.__file__).read_text()
+    for code in re.findall(r'code="([a-z_]+)"', source):
+        if code != "direct_upload_unavailable":  # said once for all three endpoints
+            assert f"`{code}`" in table, code
+
+
+def test_the_documented_cors_rule_allows_what_start_hands_out(owner_client, s3_storage):
+    # A browser PUTs to the bucket's origin: the preflight must allow every header `start` gives
+    # (the file's Content-Type too, which a browser adds), and the part's ETag must be readable.
+    section = (DOCS / "scaling.md").read_text().split("### Bucket set-up: CORS for a browser front end", 1)[1]
+    rules = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    s3_storage.put_bucket_cors(Bucket="agepar-compartilhados", CORSConfiguration=rules)  # a shape S3 takes
+    (rule,) = rules["CORSRules"]
+    (part,) = start(owner_client, sha256=sha256(PDF)).json()["parts"]
+    assert rule["AllowedMethods"] == ["PUT"] and rule["ExposeHeaders"] == ["ETag"]
+    assert {name.lower() for name in part["headers"]} | {"content-type"} == set(rule["AllowedHeaders"])
