@@ -155,7 +155,14 @@ def upload_complete(*, upload: DirectUpload, parts: list[tuple[int, str]], reque
 def _verified(upload: DirectUpload, parts: list[tuple[int, str]], claimed, request) -> tuple[int, str, str]:
     """(size, sniffed type, SHA-256) of what the bucket holds; a file that fails a check is refused."""
     if upload.multipart_id:
-        bucket.complete_multipart(upload.storage_name, upload.multipart_id, parts)
+        try:
+            bucket.complete_multipart(upload.storage_name, upload.multipart_id, parts)
+        except bucket.NoSuchUpload:
+            # S3 answers a repeated CompleteMultipartUpload with success, MinIO and Ceph with NoSuchUpload:
+            # a retry of a complete that assembled the object, then died or failed after. The key is this
+            # upload's alone, so an object under it is that assembly: check it as any other.
+            if bucket.stat(upload.storage_name) is None:
+                raise
     stored = bucket.stat(upload.storage_name)
     if stored is None:
         raise Conflict("O arquivo ainda não foi enviado ao armazenamento.", code="not_uploaded")

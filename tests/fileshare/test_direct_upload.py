@@ -115,6 +115,52 @@ def test_multipart_upload_with_parts_sent_concurrently(owner_client, s3_storage,
     assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == [FileShareItem.objects.get().storage_name]
 
 
+@pytest.fixture
+def completed_elsewhere(monkeypatch):
+    """CompleteMultipartUpload as MinIO and Ceph answer it once the upload id is spent (minio/minio#13318):
+    NoSuchUpload, even to a retry of a complete that assembled the object. AWS S3 and moto answer a
+    retry with success, so this stands in for the answer only: `assembled` says whether the bucket
+    (moto, for real) first assembles the object, as the earlier complete did."""
+    real = bucket.complete_multipart
+
+    def answer(*, assembled: bool):
+        def complete_multipart(name: str, multipart_id: str, parts: list[tuple[int, str]]) -> None:
+            if assembled:
+                real(name, multipart_id, parts)
+            raise bucket.NoSuchUpload(f"NoSuchUpload: {multipart_id}")
+        monkeypatch.setattr(bucket, "complete_multipart", complete_multipart)
+    return answer
+
+
+def test_a_complete_retried_after_the_object_was_assembled_goes_on(owner_client, s3_storage, small_parts,
+                                                                   completed_elsewhere):
+    # A complete that assembled the object, then died or failed reading it back: the retry's
+    # CompleteMultipartUpload finds no upload, and the object under the upload's key is that assembly.
+    content = big_pdf(6 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content), sha256=sha256(content)).json()
+    parts = send_parts(started, content)
+    completed_elsewhere(assembled=True)
+    response = complete(owner_client, started["id"], parts)
+    assert response.status_code == 201, response.content
+    assert response.json()["sha256"] == sha256(content) and response.json()["size"] == len(content)
+    assert multipart_uploads(s3_storage) == [] and objects(s3_storage) == [FileShareItem.objects.get().storage_name]
+    assert not DirectUpload.objects.exists()
+
+
+def test_a_multipart_upload_gone_from_s3_without_an_object_is_410(owner_client, s3_storage, small_parts,
+                                                                  completed_elsewhere):
+    content = big_pdf(6 * MiB)
+    started = start(owner_client, name="grande.pdf", size=len(content)).json()
+    parts = send_parts(started, content)
+    upload = DirectUpload.objects.get()
+    s3_storage.abort_multipart_upload(Bucket="agepar-compartilhados", Key=upload.storage_name,
+                                      UploadId=upload.multipart_id)  # say, by the lifecycle rule
+    completed_elsewhere(assembled=False)
+    response = complete(owner_client, started["id"], parts)
+    assert response.status_code == 410 and response.json()["code"] == "upload_aborted"
+    assert FileShareItem.objects.count() == 0 and DirectUpload.objects.get().completing_since is None
+
+
 def test_a_wrong_part_list_is_refused_and_changes_nothing(owner_client, s3_storage, small_parts):
     content = big_pdf(6 * MiB)
     started = start(owner_client, name="grande.pdf", size=len(content)).json()
