@@ -20,7 +20,7 @@ print(cache.get("agepar-redis-probe"), cache.incr("agepar-redis-counter"), cache
 
 
 @pytest.fixture
-def redis_db():
+def redis_db(redis_url):
     connection = redis_server.client()
     connection.flushdb()
     yield connection

@@ -53,6 +53,7 @@ def topology(tmp_path_factory):
             done = db.as_migrator(*command, var_dir=tmp / "var", SEED_ADMIN_EMAIL=EMAIL,
                                   SEED_ADMIN_PASSWORD=SEED_PASSWORD)
             assert done.returncode == 0, done.stderr
+        stack.enter_context(redis_server.exclusive())
         cache.flushdb()  # the tests' own Redis database number
         stack.callback(cache.flushdb)
         env = dict(DATABASE_URL=db.app_url, CACHE_URL=redis_server.TEST_REDIS_URL, WORKER_HEARTBEAT_SECONDS="1",
