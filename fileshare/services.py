@@ -270,8 +270,7 @@ def uploads_drop_ended(*, batch_size: int = 500, dry_run: bool = False) -> int:
             if not rows:
                 return total
             names = [name for _, name in rows]
-            items = set(FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
-                        .values_list("storage_name", flat=True))
+            items = set(_item_blobs(names))
             count = DirectUpload.objects.filter(pk__in=[pk for pk, _ in rows]).delete()[0]
             _record_cleanup("ended_uploads", count=count, uploads=[str(pk) for pk, _ in rows])
             transaction.on_commit(partial(blobs.delete, [name for name in names if name not in items]))
@@ -286,8 +285,13 @@ def _claimed(names: list[str]) -> list[str]:
     ends or deletes its row). Uploads are read first: an object whose row the first query misses because
     of a `complete` has its item committed already, which the second query sees."""
     uploads = list(DirectUpload.objects.filter(storage_name__in=names).values_list("storage_name", flat=True))
-    return [*uploads, *FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
-            .values_list("storage_name", flat=True)]
+    return [*uploads, *_item_blobs(names)]
+
+
+def _item_blobs(names: list[str]) -> list[str]:
+    """Those of `names` that are the blobs of items not deleted."""
+    return list(FileShareItem.objects.filter(storage_name__in=names, deleted_at__isnull=True)
+                .values_list("storage_name", flat=True))
 
 
 def orphan_blobs_remove(*, batch_size: int = 500, dry_run: bool = False) -> int:
